@@ -1,0 +1,34 @@
+#include "terminal/window_size.hpp"
+
+#include <sys/ioctl.h>
+
+#include <csignal>
+
+namespace klee {
+
+std::optional<WindowSize> window_size(int fd) {
+  winsize ws{};
+  if (::ioctl(fd, TIOCGWINSZ, &ws) != 0) return std::nullopt;
+  return WindowSize{ws.ws_row, ws.ws_col};
+}
+
+WindowSizeWatcher::WindowSizeWatcher(boost::asio::io_context& ioc, int fd,
+                                     std::function<void(WindowSize)> on_change)
+    : fd_(fd), on_change_(std::move(on_change)), signals_(ioc, SIGWINCH) {
+  wait();
+}
+
+WindowSizeWatcher::~WindowSizeWatcher() {
+  boost::system::error_code ignored;
+  signals_.cancel(ignored);
+}
+
+void WindowSizeWatcher::wait() {
+  signals_.async_wait([this](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    if (auto size = window_size(fd_)) on_change_(*size);
+    wait();
+  });
+}
+
+}  // namespace klee

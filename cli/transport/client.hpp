@@ -1,0 +1,41 @@
+// The face of the transport that commands use: HTTP calls and WebSocket sessions to the
+// kleened named by the settings.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "options/settings.hpp"
+#include "transport/endpoint.hpp"
+#include "transport/http_client.hpp"
+#include "transport/ws_client.hpp"
+
+namespace klee {
+
+class Client {
+ public:
+  explicit Client(Settings settings) : settings_(std::move(settings)) {}
+
+  [[nodiscard]] kleene::Result<HttpResponse> request(HttpRequest request) const;
+  [[nodiscard]] kleene::Result<HttpResponse> get(std::string target) const;
+  [[nodiscard]] kleene::Result<HttpResponse> post(std::string target,
+                                                  const nlohmann::json& body) const;
+  [[nodiscard]] kleene::Result<HttpResponse> del(std::string target) const;
+
+  // Kleene's WebSocket protocol on `target` (e.g. "/exec/start") with `config` as first frame.
+  [[nodiscard]] kleene::Result<WsResult> websocket(std::string_view target,
+                                                   const nlohmann::json& config,
+                                                   WsHandlers handlers = {}) const;
+
+  [[nodiscard]] const Settings& settings() const { return settings_; }
+
+ private:
+  kleene::Result<Endpoint> endpoint() const;
+
+  Settings settings_;
+  mutable std::optional<Endpoint> endpoint_;  // built on first use: --help needs no TLS files
+};
+
+}  // namespace klee

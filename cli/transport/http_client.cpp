@@ -1,0 +1,109 @@
+#include "transport/http_client.hpp"
+
+#include <boost/beast/http.hpp>
+
+#include "options/defaults.hpp"
+#include "transport/stream.hpp"
+
+namespace klee {
+namespace {
+
+namespace http = boost::beast::http;
+using namespace transport;
+
+constexpr std::uint64_t kMaxResponseBody = 256ULL * 1024 * 1024;
+
+template <typename S>
+kleene::Result<HttpResponse> exchange(const Endpoint& endpoint, const HttpRequest& request) {
+  asio::io_context ioc;
+  std::optional<S> stream;
+  emplace_stream(stream, ioc, endpoint);
+  TRY(establish(ioc, *stream, endpoint));
+
+  http::request<http::string_body> req{request.method, request.target, 11};
+  req.set(http::field::host, endpoint.url.authority());
+  req.set(http::field::user_agent, "klee/" + std::string(kVersion));
+  req.set(http::field::accept, "application/json");
+  if (!request.body.empty() || request.method == http::verb::post ||
+      request.method == http::verb::put) {
+    req.set(http::field::content_type, request.content_type);
+    req.body() = request.body;
+  }
+  req.keep_alive(false);
+  req.prepare_payload();
+
+  auto& lowest = beast::get_lowest_layer(*stream);
+  lowest.expires_after(request.timeout);
+  auto ec =
+      run_step(ioc, [&](auto handler) { http::async_write(*stream, req, std::move(handler)); });
+  if (ec) return std::unexpected(transport_error(ec, "sending request"));
+
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(kMaxResponseBody);
+  lowest.expires_after(request.timeout);
+  ec = run_step(
+      ioc, [&](auto handler) { http::async_read(*stream, buffer, parser, std::move(handler)); });
+  if (ec) return std::unexpected(transport_error(ec, "reading response"));
+
+  if constexpr (is_tls<S>) {
+    // A polite close_notify; the answer is complete, so failures here do not matter.
+    lowest.expires_after(std::chrono::seconds(2));
+    run_step(ioc, [&](auto handler) { stream->async_shutdown(std::move(handler)); });
+  } else {
+    error_code ignored;
+    lowest.socket().shutdown(asio::socket_base::shutdown_both, ignored);
+  }
+
+  auto& res = parser.get();
+  HttpResponse out;
+  out.status = res.result_int();
+  out.content_type = std::string(res[http::field::content_type]);
+  out.body = std::move(res.body());
+  return out;
+}
+
+}  // namespace
+
+kleene::Result<nlohmann::json> HttpResponse::json() const {
+  auto parsed = nlohmann::json::parse(body, nullptr, false);
+  if (parsed.is_discarded()) {
+    return kleene::make_error(kProtocolError,
+                              "Error! Unexpected response received from Kleened "
+                              "(status " +
+                                  std::to_string(status) + "): not JSON");
+  }
+  return parsed;
+}
+
+std::string HttpResponse::error_message() const {
+  auto parsed = nlohmann::json::parse(body, nullptr, false);
+  if (parsed.is_object()) {
+    if (auto it = parsed.find("message"); it != parsed.end() && it->is_string()) {
+      return it->get<std::string>();
+    }
+    if (auto it = parsed.find("errors"); it != parsed.end() && it->is_array()) {
+      std::string out;
+      for (const auto& e : *it) {
+        if (!out.empty()) out += "\n";
+        std::string pointer = e.contains("source") ? e["source"].value("pointer", "") : "";
+        std::string message = e.value("message", e.value("title", "invalid value"));
+        out += pointer.empty() ? message : pointer + ": " + message;
+      }
+      if (!out.empty()) return out;
+    }
+  }
+  std::string text = body;
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
+    text.pop_back();
+  if (text.empty())
+    return "unrecognized status-code received from kleened: " + std::to_string(status);
+  return text;
+}
+
+kleene::Result<HttpResponse> http_request(const Endpoint& endpoint, const HttpRequest& request) {
+  return transport::visit_stream_type(
+      endpoint, [&]<typename S>(transport::Tag<S>) { return exchange<S>(endpoint, request); });
+}
+
+}  // namespace klee

@@ -1,0 +1,144 @@
+// Internal to the transport: the four stream types (unix/TCP, plain/TLS), how to open one,
+// and a helper that runs one asynchronous step to completion so that request code reads
+// top to bottom while still getting beast's timeouts (sync calls have none).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <type_traits>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include "transport/endpoint.hpp"
+#include "util/error.hpp"
+
+namespace klee::transport {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using error_code = boost::system::error_code;
+
+using UnixStream = beast::basic_stream<asio::local::stream_protocol>;
+using TcpStream = beast::tcp_stream;
+template <typename Next>
+using TlsStream = beast::ssl_stream<Next>;
+
+template <typename S>
+inline constexpr bool is_tls = !std::is_same_v<S, UnixStream> && !std::is_same_v<S, TcpStream>;
+
+template <typename S>
+struct Tag {
+  using type = S;
+};
+
+// Calls fn(Tag<Stream>{}) with the stream type the endpoint needs.
+template <typename Fn>
+decltype(auto) visit_stream_type(const Endpoint& endpoint, Fn&& fn) {
+  if (endpoint.url.unix_socket) {
+    if (endpoint.url.tls) return fn(Tag<TlsStream<UnixStream>>{});
+    return fn(Tag<UnixStream>{});
+  }
+  if (endpoint.url.tls) return fn(Tag<TlsStream<TcpStream>>{});
+  return fn(Tag<TcpStream>{});
+}
+
+// Starts one asynchronous operation and runs the loop until its handler has run; returns the
+// operation's error code. Only until then: beast may leave a timer armed after a failed
+// WebSocket handshake, and waiting for it would stall klee for the whole timeout.
+template <typename Initiate>
+error_code run_step(asio::io_context& ioc, Initiate&& initiate) {
+  error_code result = asio::error::in_progress;
+  bool done = false;
+  initiate([&result, &done](error_code ec, auto&&...) {
+    result = ec;
+    done = true;
+  });
+  ioc.restart();
+  while (!done && ioc.run_one() > 0) {
+  }
+  return result;
+}
+
+// Transport error -> Error whose message is complete, as klee prints it (Kleene's wording).
+inline kleene::Error transport_error(const error_code& ec, std::string_view during = {}) {
+  if (ec == beast::error::timeout) {
+    return {kTimedOut, "Error! Timed out while waiting for Kleened to respond."};
+  }
+  std::string message = ec.message();
+  if (ec.category() == asio::error::get_ssl_category()) {
+    // OpenSSL's "... (SSL routines)" is the useful part; keep it whole.
+    message = "TLS: " + message;
+  }
+  if (!during.empty()) message = std::string(during) + ": " + message;
+  message = "unable to connect to kleened: " + message;
+  return {ec.value() != 0 && ec.category() == boost::system::system_category() ? ec.value()
+                                                                               : ECONNABORTED,
+          message};
+}
+
+// Connects the lowest layer and, for TLS, performs the handshake (checking the server name
+// against the certificate for TCP hosts).
+template <typename S>
+kleene::Result<void> establish(asio::io_context& ioc, S& stream, const Endpoint& endpoint) {
+  auto& lowest = beast::get_lowest_layer(stream);
+  lowest.expires_after(endpoint.connect_timeout);
+  const auto& url = endpoint.url;
+  error_code ec;
+  if constexpr (std::is_same_v<std::remove_cvref_t<decltype(lowest)>, UnixStream>) {
+    ec = run_step(ioc, [&](auto handler) {
+      lowest.async_connect(asio::local::stream_protocol::endpoint(url.path), std::move(handler));
+    });
+  } else {
+    asio::ip::tcp::resolver resolver(ioc);
+    asio::ip::tcp::resolver::results_type results;
+    ec = run_step(ioc, [&](auto handler) {
+      resolver.async_resolve(url.host, std::to_string(url.port),
+                             [&results, handler](error_code e, auto found) mutable {
+                               results = std::move(found);
+                               handler(e);
+                             });
+    });
+    if (ec) return std::unexpected(transport_error(ec, "resolving " + url.host));
+    ec = run_step(ioc, [&](auto handler) { lowest.async_connect(results, std::move(handler)); });
+  }
+  if (ec) {
+    auto error = transport_error(ec);
+    error.message += " (" + url.to_string() + ")";  // which kleened, when several are configured
+    return std::unexpected(std::move(error));
+  }
+
+  if constexpr (is_tls<S>) {
+    error_code addr_ec;
+    asio::ip::make_address(url.host, addr_ec);
+    if (!url.unix_socket && addr_ec) {
+      // SNI only for names (RFC 6066 forbids IP literals).
+      SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str());
+    }
+    if (endpoint.verify_server && !url.unix_socket) {
+      stream.set_verify_callback(asio::ssl::host_name_verification(url.host));
+    }
+    ec = run_step(ioc, [&](auto handler) {
+      stream.async_handshake(asio::ssl::stream_base::client, std::move(handler));
+    });
+    if (ec) return std::unexpected(transport_error(ec));
+  }
+  return {};
+}
+
+// Creates an unconnected stream of type S (TLS ones need the context).
+template <typename S>
+void emplace_stream(std::optional<S>& out, asio::io_context& ioc, const Endpoint& endpoint) {
+  if constexpr (is_tls<S>) {
+    out.emplace(ioc, *endpoint.tls);
+  } else {
+    out.emplace(ioc);
+  }
+}
+
+}  // namespace klee::transport

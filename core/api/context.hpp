@@ -1,0 +1,37 @@
+// What route handlers reach: the daemon's config, plugins and metadata store. Pointers may be
+// null in tests that do not need them.
+#pragma once
+
+namespace kleene::store {
+class Store;
+}
+namespace kleene::plugin {
+class Registry;
+}
+namespace kleene::config {
+struct DaemonConfig;
+}
+
+namespace kleene::api {
+
+class Router;
+
+struct ApiContext {
+  const config::DaemonConfig* config = nullptr;
+  plugin::Registry* plugins = nullptr;
+  store::Store* store = nullptr;
+};
+
+// One per resource file (core/api/<resource>.cpp); later issues replace the stubs.
+void register_container_routes(Router& router, ApiContext& context);
+void register_exec_routes(Router& router, ApiContext& context);
+void register_image_routes(Router& router, ApiContext& context);
+void register_network_routes(Router& router, ApiContext& context);
+void register_volume_routes(Router& router, ApiContext& context);
+void register_system_routes(Router& router, ApiContext& context);  // GET /version
+void register_plugin_routes(Router& router, ApiContext& context);  // GET /plugins/list
+
+// All of the above.
+void register_routes(Router& router, ApiContext& context);
+
+}  // namespace kleene::api

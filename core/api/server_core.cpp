@@ -1,0 +1,81 @@
+#include "api/server_core.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "api/websocket.hpp"
+
+namespace kleene::api::detail {
+
+SessionBase::SessionBase(ServerCore& core) : core_(core) {
+  std::lock_guard lock(core_.mutex);
+  ++core_.live_sessions;
+}
+
+SessionBase::~SessionBase() {
+  std::lock_guard lock(core_.mutex);
+  core_.sessions.erase(this);
+  --core_.live_sessions;
+  core_.changed.notify_all();
+}
+
+ServerCore::ServerCore(const Router& router_in, ServerOptions options_in)
+    : router(router_in),
+      options(std::move(options_in)),
+      handler_pool(options.handler_threads),
+      ioc(static_cast<int>(options.io_threads)) {}
+
+void ServerCore::track(const std::shared_ptr<SessionBase>& session) {
+  {
+    std::lock_guard lock(mutex);
+    sessions.emplace(session.get(), session);
+  }
+  // A connection accepted while stop() ran must not survive it.
+  if (stopping) session->shutdown();
+}
+
+void ServerCore::shutdown_sessions() {
+  std::vector<std::shared_ptr<SessionBase>> alive;
+  {
+    std::lock_guard lock(mutex);
+    for (auto& [raw, weak] : sessions)
+      if (auto session = weak.lock()) alive.push_back(std::move(session));
+  }
+  for (auto& session : alive)
+    session->shutdown();
+}
+
+bool ServerCore::wait_sessions_gone(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex);
+  return changed.wait_for(lock, timeout, [&] { return live_sessions == 0; });
+}
+
+void ServerCore::spawn_ws_thread(std::shared_ptr<WsSession> session, const WsHandler& handler,
+                                 Request request) {
+  {
+    std::lock_guard lock(mutex);
+    ++ws_threads;
+  }
+  std::thread([this, session = std::move(session), &handler,
+               request = std::move(request)]() mutable {
+    try {
+      handler(*session, request);
+    } catch (const std::exception& e) {
+      spdlog::error("websocket {}: handler failed: {}", request.path, e.what());
+    }
+    // The protocol's answer to a crash: 1011 with an empty reason.
+    if (!session->closed()) (void)session->close(kCloseInternalError, "");
+    session.reset();
+    std::lock_guard lock(mutex);
+    --ws_threads;
+    changed.notify_all();
+  }).detach();
+}
+
+bool ServerCore::wait_ws_threads(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex);
+  return changed.wait_for(lock, timeout, [&] { return ws_threads == 0; });
+}
+
+}  // namespace kleene::api::detail

@@ -1,0 +1,126 @@
+// The WebSocket transport behind WsSession: Beast async operations on the connection's
+// strand, driven from the handler's own thread through futures (internal).
+#pragma once
+
+#include <future>
+#include <mutex>
+#include <optional>
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+#include "api/dispatch.hpp"
+#include "api/server_core.hpp"
+#include "api/websocket.hpp"
+
+namespace kleene::api::detail {
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+
+template <class Stream>
+class WsTransport : public WsSession,
+                    public SessionBase,
+                    public std::enable_shared_from_this<WsTransport<Stream>> {
+ public:
+  WsTransport(Stream&& stream, ServerCore& core) : SessionBase(core), ws_(std::move(stream)) {}
+
+  // Complete the upgrade, then hand the connection to `handler` on its own thread.
+  void accept(BeastRequest request, Request api_request, const WsHandler& handler) {
+    beast::get_lowest_layer(ws_).expires_never();
+    websocket::stream_base::timeout timeout{};
+    timeout.handshake_timeout = core_.options.handshake_timeout;
+    timeout.idle_timeout = std::chrono::seconds(300);
+    timeout.keep_alive_pings = true;  // an attached exec may be silent for a long time
+    ws_.set_option(timeout);
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& response) { response.set(http::field::server, "kleened"); }));
+    ws_.read_message_max(core_.options.max_request_body);
+    auto self = this->shared_from_this();
+    ws_.async_accept(request, [self, api_request = std::move(api_request),
+                               &handler](beast::error_code ec) mutable {
+      if (ec) {
+        spdlog::debug("websocket {}: upgrade failed: {}", api_request.path, ec.message());
+        return;
+      }
+      spdlog::debug("{} websocket {}", api_request.listener, api_request.target);
+      self->core_.spawn_ws_thread(self, handler, std::move(api_request));
+    });
+  }
+
+  Result<std::optional<WsFrame>> read(std::optional<Duration> timeout) override {
+    std::lock_guard lock(read_mutex_);
+    if (!pending_read_) start_read();
+    if (timeout && pending_read_->wait_for(*timeout) == std::future_status::timeout)
+      return make_error(ETIMEDOUT, "no websocket frame within the timeout");
+    auto [ec, frame] = pending_read_->get();
+    pending_read_.reset();
+    if (ec == websocket::error::closed) return std::optional<WsFrame>();
+    if (ec) return make_error(ECONNRESET, "websocket read: " + ec.message());
+    return std::optional<WsFrame>(std::move(frame));
+  }
+
+  Result<void> write(std::string_view data, bool binary) override {
+    std::lock_guard lock(write_mutex_);
+    auto done = std::make_shared<std::promise<beast::error_code>>();
+    auto result = done->get_future();
+    net::post(ws_.get_executor(), [self = this->shared_from_this(), data, binary, done] {
+      self->ws_.binary(binary);
+      self->ws_.async_write(net::buffer(data.data(), data.size()),
+                            [done](beast::error_code ec, std::size_t) { done->set_value(ec); });
+    });
+    if (auto ec = result.get()) return make_error(EPIPE, "websocket write: " + ec.message());
+    return {};
+  }
+
+  Result<void> close(uint16_t code, std::string_view reason) override {
+    std::lock_guard lock(write_mutex_);
+    closed_ = true;
+    reason = reason.substr(0, std::min(reason.size(), kMaxCloseReason));  // Beast throws beyond
+    auto done = std::make_shared<std::promise<beast::error_code>>();
+    auto result = done->get_future();
+    websocket::close_reason close_reason(static_cast<websocket::close_code>(code),
+                                         beast::string_view(reason.data(), reason.size()));
+    net::post(ws_.get_executor(), [self = this->shared_from_this(), close_reason, done] {
+      self->ws_.async_close(close_reason, [done](beast::error_code ec) { done->set_value(ec); });
+    });
+    if (auto ec = result.get()) return make_error(EPIPE, "websocket close: " + ec.message());
+    return {};
+  }
+
+  void shutdown() override {
+    net::post(ws_.get_executor(), [self = this->shared_from_this()] {
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->ws_).socket().close(ignored);
+    });
+  }
+
+ private:
+  using ReadResult = std::pair<beast::error_code, WsFrame>;
+
+  void start_read() {
+    auto done = std::make_shared<std::promise<ReadResult>>();
+    pending_read_ = done->get_future();
+    net::post(ws_.get_executor(), [self = this->shared_from_this(), done] {
+      self->ws_.async_read(self->buffer_, [self, done](beast::error_code ec, std::size_t) {
+        WsFrame frame;
+        if (!ec) {
+          frame.data = beast::buffers_to_string(self->buffer_.data());
+          frame.binary = self->ws_.got_binary();
+        }
+        self->buffer_.clear();
+        done->set_value({ec, std::move(frame)});
+      });
+    });
+  }
+
+  websocket::stream<Stream> ws_;
+  beast::flat_buffer buffer_;
+  std::mutex read_mutex_;
+  std::mutex write_mutex_;
+  std::optional<std::future<ReadResult>> pending_read_;
+};
+
+}  // namespace kleene::api::detail

@@ -1,0 +1,105 @@
+#include "daemon/daemon.hpp"
+
+#include <sys/stat.h>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "api/context.hpp"
+#include "api/logging.hpp"
+#include "api/router.hpp"
+#include "api/server.hpp"
+#include "daemon/pidfile.hpp"
+#include "plugin/registry.hpp"
+#include "store/store.hpp"
+
+namespace kleene::daemon {
+
+struct Daemon::State {
+  config::DaemonConfig config;
+  boost::asio::io_context signal_context;
+  std::optional<boost::asio::signal_set> signals;
+  Pidfile pidfile;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<plugin::Registry> plugins;
+  api::ApiContext context;
+  api::Router router;
+  std::unique_ptr<api::Server> server;  // last: stopped before what its handlers use
+};
+
+namespace {
+
+Result<void> make_private_dir(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return make_error(ec.value(), "run_dir " + dir.string() + ": " + ec.message());
+  if (::chmod(dir.c_str(), 0700) != 0) return errno_error("run_dir " + dir.string());
+  return {};
+}
+
+}  // namespace
+
+Daemon::Daemon(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+Daemon::~Daemon() {
+  stop();
+}
+
+Result<std::unique_ptr<Daemon>> Daemon::start(config::DaemonConfig config, DaemonOptions options) {
+  auto state = std::make_unique<State>();
+  state->config = std::move(config);
+  const auto& cfg = state->config;
+  TRY(api::setup_logging(cfg, options.log_to_stderr));
+  spdlog::info("kleened starting (pid {}), config {}", ::getpid(),
+               cfg.source.empty() ? std::string("(defaults)") : cfg.source.string());
+  for (const auto& key : cfg.ignored_keys)
+    spdlog::info("config key '{}' has no meaning on Linux and is ignored", key);
+  // Catch signals before anything listens, so an early SIGTERM is a clean stop.
+  if (options.handle_signals) state->signals.emplace(state->signal_context, SIGTERM, SIGINT);
+
+  TRY(make_private_dir(cfg.run_dir));
+  state->pidfile = TRY(Pidfile::acquire(cfg.pidfile));
+  auto store = store::Store::open(cfg.metadata_db);
+  if (!store) return std::unexpected(store.error().wrap("metadata_db " + cfg.metadata_db.string()));
+  state->store = std::move(*store);
+
+  state->plugins = std::make_unique<plugin::Registry>(plugin::HostOptions{cfg.plugins});
+  state->plugins->load_directories(cfg.plugin_dirs);
+  for (const auto& info : state->plugins->list())
+    spdlog::info("plugin {} ({} {}) from {}", info.name, plugin::to_string(info.kind), info.version,
+                 info.path.string());
+
+  state->context = api::ApiContext{&state->config, state->plugins.get(), state->store.get()};
+  api::register_routes(state->router, state->context);
+
+  api::ServerOptions server_options;
+  server_options.sockets = cfg.api_listening_sockets;
+  server_options.max_request_body = cfg.max_request_body;
+  state->server = std::make_unique<api::Server>(state->router, std::move(server_options));
+  TRY(state->server->start());
+  spdlog::info("kleened ready");
+  return std::unique_ptr<Daemon>(new Daemon(std::move(state)));
+}
+
+std::vector<std::string> Daemon::listening() const {
+  return state_->server->listening();
+}
+
+void Daemon::wait_for_signal() {
+  if (!state_->signals) return;
+  state_->signals->async_wait([](const boost::system::error_code& ec, int signal) {
+    if (!ec) spdlog::info("received signal {}, shutting down", signal);
+  });
+  state_->signal_context.run();
+}
+
+void Daemon::stop() {
+  if (!state_ || !state_->server) return;
+  state_->server->stop();
+  state_->server.reset();
+  state_->pidfile.release();
+  spdlog::info("kleened stopped");
+}
+
+}  // namespace kleene::daemon

@@ -1,0 +1,131 @@
+#include "plugin/registry.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "plugin/loader.hpp"
+
+namespace kleene::plugin {
+
+nlohmann::json to_json(const PluginInfo& info) {
+  return nlohmann::json{
+      {"name", info.name},
+      {"kind", std::string(to_string(info.kind))},
+      {"version", info.version},
+      {"abi", fmt::format("{}.{}", info.abi_major, info.abi_minor)},
+      {"capabilities", info.capability_names},
+      {"path", info.path.string()},
+      {"description", info.description},
+  };
+}
+
+struct Registry::Impl {
+  HostOptions options;
+  std::vector<std::unique_ptr<detail::PluginInstance>> plugins;
+  std::vector<Refusal> refusals;
+
+  detail::PluginInstance* find(std::string_view name) const {
+    for (const auto& plugin : plugins) {
+      if (plugin->info().name == name) return plugin.get();
+    }
+    return nullptr;
+  }
+
+  Result<void> refuse(const std::filesystem::path& path, const Error& error) {
+    spdlog::warn("refused plugin {}: {}", path.string(), error.message);
+    refusals.push_back(Refusal{path, error.message});
+    return std::unexpected(error.wrap(path.string()));
+  }
+
+  nlohmann::json config_for(const std::string& name) const {
+    const auto& all = options.plugin_config;
+    if (all.is_object()) {
+      if (auto it = all.find(name); it != all.end()) return *it;
+    }
+    return nlohmann::json::object();
+  }
+};
+
+Registry::Registry(HostOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+}
+
+// Instances are destroyed (and libraries unloaded) in reverse load order.
+Registry::~Registry() {
+  while (!impl_->plugins.empty())
+    impl_->plugins.pop_back();
+}
+
+Result<void> Registry::load_file(const std::filesystem::path& path) {
+  auto opened = detail::open_plugin(path);
+  if (!opened) return impl_->refuse(path, opened.error());
+  std::unique_ptr<detail::PluginInstance> plugin = std::move(*opened);
+  const PluginInfo& info = plugin->info();
+
+  if (const auto* first = impl_->find(info.name)) {
+    return impl_->refuse(
+        path, Error{EEXIST, fmt::format("duplicate plugin name \"{}\": already loaded from {}",
+                                        info.name, first->info().path.string())});
+  }
+  if (auto created = plugin->create(impl_->config_for(info.name)); !created) {
+    return impl_->refuse(path, created.error().wrap("create failed"));
+  }
+  spdlog::info("loaded {} plugin {} {} (ABI {}.{}) from {}", to_string(info.kind), info.name,
+               info.version, info.abi_major, info.abi_minor, path.string());
+  impl_->plugins.push_back(std::move(plugin));
+  return {};
+}
+
+void Registry::load_directories(const std::vector<std::filesystem::path>& dirs) {
+  for (const auto& dir : dirs) {
+    std::error_code ec;
+    std::vector<std::filesystem::path> files;
+    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      std::error_code type_ec;  // a dangling symlink is skipped, not the whole directory
+      if (it->path().extension() == ".so" && it->is_regular_file(type_ec)) {
+        files.push_back(it->path());
+      }
+    }
+    if (ec) {
+      spdlog::warn("plugin directory {} skipped: {}", dir.string(), ec.message());
+      continue;
+    }
+    std::sort(files.begin(), files.end(),
+              [](const auto& a, const auto& b) { return a.filename() < b.filename(); });
+    for (const auto& file : files)
+      (void)load_file(file);  // refusals are logged and recorded
+  }
+}
+
+std::vector<PluginInfo> Registry::list() const {
+  std::vector<PluginInfo> infos;
+  infos.reserve(impl_->plugins.size());
+  for (const auto& plugin : impl_->plugins)
+    infos.push_back(plugin->info());
+  std::sort(infos.begin(), infos.end(), [](const PluginInfo& a, const PluginInfo& b) {
+    if (a.kind != b.kind) return to_string(a.kind) < to_string(b.kind);
+    return a.name < b.name;
+  });
+  return infos;
+}
+
+const std::vector<Refusal>& Registry::refusals() const {
+  return impl_->refusals;
+}
+
+LoadedPlugin* Registry::find(std::string_view name) const {
+  return impl_->find(name);
+}
+
+LoadedPlugin* Registry::find(std::string_view name, Kind kind) const {
+  auto* plugin = impl_->find(name);
+  return plugin != nullptr && plugin->info().kind == kind ? plugin : nullptr;
+}
+
+}  // namespace kleene::plugin

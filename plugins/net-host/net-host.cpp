@@ -1,0 +1,15 @@
+// The "host" network driver: containers share the host's network namespace, so there are no
+// endpoints to create. Every operation still answers "not implemented yet" (the SDK's default).
+#include "kleene/plugin/sdk.hpp"
+
+namespace {
+
+class HostDriver final : public kleene::sdk::NetworkDriver {
+ public:
+  using NetworkDriver::NetworkDriver;
+};
+
+}  // namespace
+
+KLEENE_NETWORK_PLUGIN(HostDriver, "host", "0.1.0", "containers share the host's network namespace",
+                      KLEENE_CAP_NET_NO_ENDPOINTS);

@@ -1,0 +1,200 @@
+// Kleene's WebSocket protocol over a real server: config frame, starting, output, close codes
+// and reasons; and the 123-byte reason limit.
+#include <gtest/gtest.h>
+
+#include "api/context.hpp"
+#include "api/server.hpp"
+#include "api/websocket.hpp"
+#include "client.hpp"
+
+namespace kleene::api::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool valid_utf8(const std::string& text) {
+  try {
+    (void)nlohmann::json(text).dump();
+    return true;
+  } catch (const nlohmann::json::type_error&) {
+    return false;
+  }
+}
+
+TEST(WebSocketMessage, FitsAndStaysValidJson) {
+  EXPECT_EQ(websocket_message("closing", "done", "abc"),
+            R"({"msg_type":"closing","message":"done","data":"abc"})");
+  const std::string long_message(300, 'm');
+  auto reason = websocket_message("error", long_message, "");
+  EXPECT_LE(reason.size(), kMaxCloseReason);
+  EXPECT_EQ(reason.size(), kMaxCloseReason);
+  auto parsed = nlohmann::json::parse(reason);
+  EXPECT_EQ(parsed["msg_type"], "error");
+  EXPECT_EQ(parsed["message"].get<std::string>(),
+            std::string(parsed["message"].get<std::string>().size(), 'm'));
+}
+
+TEST(WebSocketMessage, KeepsDataWholeWhenItFits) {
+  const std::string id = "0123456789ab";
+  auto parsed = nlohmann::json::parse(websocket_message("closing", std::string(200, 'x'), id));
+  EXPECT_EQ(parsed["data"], id);
+}
+
+TEST(WebSocketMessage, CutsMultibyteAndEscapesSafely) {
+  // Every cut point: the result must be valid JSON with valid UTF-8, within the limit.
+  const std::string snowmen = "\xE2\x98\x83\"\\\n\x01" + std::string("\xF0\x9F\x98\x80");
+  std::string message;
+  for (int i = 0; i < 30; ++i)
+    message += snowmen;
+  // 43 bytes is the JSON with both fields empty.
+  for (std::size_t limit = 43; limit <= 140; ++limit) {
+    auto reason = websocket_message("error", message, message, limit);
+    ASSERT_LE(reason.size(), limit) << limit;
+    nlohmann::json parsed;
+    ASSERT_NO_THROW(parsed = nlohmann::json::parse(reason)) << reason;
+    EXPECT_TRUE(valid_utf8(parsed["message"].get<std::string>()));
+    EXPECT_TRUE(valid_utf8(parsed["data"].get<std::string>()));
+  }
+  // Invalid input bytes are replaced, never passed on.
+  auto parsed = nlohmann::json::parse(websocket_message("error", "bad\xFF\xC3", ""));
+  EXPECT_EQ(parsed["message"], "bad\xEF\xBF\xBD\xEF\xBF\xBD");
+}
+
+class WebSocketTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/kleene-ws-test-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    router_.websocket("/ws/run", [](WsSession& session, const Request& request) {
+      auto config = session.receive_config();
+      if (!config) return;
+      if (config->value("invalid", false)) {
+        (void)session.close_invalid("invalid config: " + request.query_param("why").value_or(""));
+        return;
+      }
+      (void)session.send_starting();
+      (void)session.send_output("line 1\n");
+      (void)session.send_output(std::string("\x00\x01\x02", 3), true);
+      if (config->value("detach", false)) {
+        (void)session.close_detached("detached", "");
+        return;
+      }
+      if (config->value("fail", false)) {
+        (void)session.close_error(std::string(500, 'e'));
+        return;
+      }
+      (void)session.close_ok("executable finished with exit-code 0", config->value("data", ""));
+    });
+    router_.websocket("/ws/echo", [](WsSession& session, const Request&) {
+      if (!session.receive_config()) return;
+      (void)session.send_starting();
+      for (;;) {  // echo client frames (stdin later) until the client says "end"
+        auto frame = session.read(std::chrono::seconds(10));
+        if (!frame || !*frame || (*frame)->data == "end") break;
+        (void)session.send_output("echo:" + (*frame)->data);
+      }
+      (void)session.close_ok("bye");
+    });
+    router_.websocket("/ws/throws",
+                      [](WsSession&, const Request&) { throw std::runtime_error("boom"); });
+    ApiContext context;
+    register_routes(router_, context);
+    ServerOptions options;
+    options.sockets.push_back(
+        config::parse_address("http://" + (dir_ / "ws.sock").string()).value());
+    server_ = std::make_unique<Server>(router_, options);
+    ASSERT_TRUE(server_->start());
+  }
+  void TearDown() override {
+    server_->stop();
+    fs::remove_all(dir_);
+  }
+
+  WsOutcome run(const std::string& target, const std::string& config) {
+    return run_websocket(connect_unix(ioc_, dir_ / "ws.sock"), target, config);
+  }
+
+  fs::path dir_;
+  Router router_;
+  std::unique_ptr<Server> server_;
+  net::io_context ioc_;
+};
+
+TEST_F(WebSocketTest, ConfigStartingOutputCloseOk) {
+  auto outcome = run("/ws/run", R"({"data":"0123456789ab"})");
+  ASSERT_EQ(outcome.frames.size(), 3u);
+  EXPECT_EQ(nlohmann::json::parse(outcome.frames[0].first),
+            (nlohmann::json{{"msg_type", "starting"}, {"message", ""}, {"data", ""}}));
+  EXPECT_EQ(outcome.frames[1], std::make_pair(std::string("line 1\n"), false));
+  EXPECT_EQ(outcome.frames[2], std::make_pair(std::string("\x00\x01\x02", 3), true));
+  EXPECT_EQ(outcome.code, 1000);
+  EXPECT_EQ(nlohmann::json::parse(outcome.reason),
+            (nlohmann::json{{"msg_type", "closing"},
+                            {"message", "executable finished with exit-code 0"},
+                            {"data", "0123456789ab"}}));
+}
+
+TEST_F(WebSocketTest, InvalidConfigCloses1002) {
+  auto outcome = run("/ws/run?why=bad%20field", R"({"invalid":true})");
+  EXPECT_TRUE(outcome.frames.empty());
+  EXPECT_EQ(outcome.code, 1002);
+  EXPECT_EQ(nlohmann::json::parse(outcome.reason),
+            (nlohmann::json{
+                {"msg_type", "error"}, {"message", "invalid config: bad field"}, {"data", ""}}));
+  outcome = run("/ws/run", "not json");
+  EXPECT_EQ(outcome.code, 1002);
+  EXPECT_EQ(nlohmann::json::parse(outcome.reason)["message"],
+            "invalid configuration: malformed JSON");
+}
+
+TEST_F(WebSocketTest, DetachedCloses1001ErrorCloses1011WithinLimit) {
+  auto outcome = run("/ws/run", R"({"detach":true})");
+  EXPECT_EQ(outcome.code, 1001);
+  outcome = run("/ws/run", R"({"fail":true})");
+  EXPECT_EQ(outcome.code, 1011);
+  EXPECT_LE(outcome.reason.size(), 123u);
+  auto reason = nlohmann::json::parse(outcome.reason);
+  EXPECT_EQ(reason["msg_type"], "error");
+  EXPECT_FALSE(reason["message"].get<std::string>().empty());
+}
+
+TEST_F(WebSocketTest, ReadsClientFrames) {
+  websocket::stream<local::socket> ws(connect_unix(ioc_, dir_ / "ws.sock"));
+  ws.handshake("localhost", "/ws/echo");
+  ws.write(net::buffer(std::string("{}")));
+  beast::flat_buffer buffer;
+  ws.read(buffer);  // starting
+  buffer.clear();
+  ws.write(net::buffer(std::string("hello")));
+  ws.read(buffer);
+  EXPECT_EQ(beast::buffers_to_string(buffer.data()), "echo:hello");
+  ws.write(net::buffer(std::string("end")));
+  beast::error_code ec;
+  buffer.clear();
+  ws.read(buffer, ec);
+  EXPECT_EQ(ec, websocket::error::closed);
+  EXPECT_EQ(ws.reason().code, 1000);
+}
+
+TEST_F(WebSocketTest, HandlerCrashCloses1011EmptyReason) {
+  auto outcome = run("/ws/throws", "{}");
+  EXPECT_EQ(outcome.code, 1011);
+  EXPECT_EQ(outcome.reason, "");
+}
+
+TEST_F(WebSocketTest, KleeneStubRoutesClose1011NotImplemented) {
+  for (const char* target : {"/exec/start", "/images/build", "/images/create"}) {
+    auto outcome = run(target, R"({"exec_id":"x","attach":true,"start_container":true})");
+    EXPECT_TRUE(outcome.frames.empty()) << target;
+    EXPECT_EQ(outcome.code, 1011) << target;
+    EXPECT_EQ(
+        nlohmann::json::parse(outcome.reason),
+        (nlohmann::json{{"msg_type", "error"}, {"message", "not implemented yet"}, {"data", ""}}))
+        << target;
+  }
+  EXPECT_EQ(run("/exec/start", "[]").code, 1002);
+}
+
+}  // namespace
+}  // namespace kleene::api::test

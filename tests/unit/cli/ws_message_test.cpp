@@ -1,0 +1,40 @@
+#include <gtest/gtest.h>
+
+#include "transport/close_reason.hpp"
+
+namespace klee {
+namespace {
+
+TEST(WsMessage, ParsesKleeneCloseReason) {
+  auto m = parse_ws_message(R"({"msg_type":"closing","message":"exited","data":"0"})");
+  EXPECT_EQ(m.msg_type, "closing");
+  EXPECT_EQ(m.message, "exited");
+  EXPECT_EQ(m.data, "0");
+}
+
+TEST(WsMessage, MissingAndNonStringFields) {
+  auto m = parse_ws_message(R"({"msg_type":"error","message":"bad"})");
+  EXPECT_EQ(m.msg_type, "error");
+  EXPECT_EQ(m.data, "");
+  m = parse_ws_message(R"({"msg_type":"closing","message":null,"data":{"exit_code":3}})");
+  EXPECT_EQ(m.message, "");
+  EXPECT_EQ(m.data, R"({"exit_code":3})");
+}
+
+TEST(WsMessage, NonJsonReasonIsKeptAsMessage) {
+  for (const char* raw : {"interrupted by user", "", "[1,2]", R"({"message":"no type"})",
+                          R"({"msg_type":"closing","message":"cut)"}) {
+    auto m = parse_ws_message(raw);
+    EXPECT_EQ(m.msg_type, "") << raw;
+    EXPECT_EQ(m.message, raw);
+  }
+}
+
+TEST(WsMessage, RecognisesStartingFrame) {
+  EXPECT_TRUE(is_ws_message(R"({"msg_type":"starting","message":"","data":""})", "starting"));
+  EXPECT_FALSE(is_ws_message(R"({"msg_type":"closing","message":"","data":""})", "starting"));
+  EXPECT_FALSE(is_ws_message("starting", "starting"));
+}
+
+}  // namespace
+}  // namespace klee

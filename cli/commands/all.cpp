@@ -6,10 +6,23 @@ namespace {
 Registry build() {
   Registry r;
   // Groups, in Kleene's order; later issues add container, image, network, volume, exec.
+  r.add(Group{.path = {"image"}, .summary = "Manage images"});
+  r.add(Group{.path = {"volume"}, .summary = "Manage volumes"});
   r.add(Group{.path = {"plugin"}, .summary = "Manage plugins"});
 
   r.add(version_command());
   r.add(plugin_ls_command());
+  r.add(image_create_command());
+  r.add(image_ls_command());
+  r.add(image_inspect_command());
+  r.add(image_rm_command());
+  r.add(image_tag_command());
+  r.add(image_prune_command());
+  r.add(volume_create_command());
+  r.add(volume_ls_command());
+  r.add(volume_inspect_command());
+  r.add(volume_rm_command());
+  r.add(volume_prune_command());
   return r;
 }
 

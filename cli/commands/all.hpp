@@ -8,6 +8,17 @@ namespace klee {
 
 Command version_command();
 Command plugin_ls_command();
+Command image_create_command();
+Command image_ls_command();
+Command image_inspect_command();
+Command image_rm_command();
+Command image_tag_command();
+Command image_prune_command();
+Command volume_create_command();
+Command volume_ls_command();
+Command volume_inspect_command();
+Command volume_rm_command();
+Command volume_prune_command();
 
 // The registry with all groups and commands above.
 [[nodiscard]] const Registry& builtin_registry();

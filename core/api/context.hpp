@@ -1,6 +1,8 @@
-// What route handlers reach: the daemon's config, plugins and metadata store. Pointers may be
+// What route handlers reach: the daemon's config, plugins, metadata store and storage. Pointers may be
 // null in tests that do not need them.
 #pragma once
+
+#include <string>
 
 namespace kleene::store {
 class Store;
@@ -11,6 +13,9 @@ class Registry;
 namespace kleene::config {
 struct DaemonConfig;
 }
+namespace kleene::storage {
+class Storage;
+}
 
 namespace kleene::api {
 
@@ -20,6 +25,11 @@ struct ApiContext {
   const config::DaemonConfig* config = nullptr;
   plugin::Registry* plugins = nullptr;
   store::Store* store = nullptr;
+  // null when no storage plugin is loaded; handlers then answer 500 naming the problem.
+  storage::Storage* storage = nullptr;
+  // Why storage is null (e.g. "pool zroot is missing"); handlers answer 500
+  // "storage is not ready: <storage_error>; run 'kleened init'". Empty when storage is set.
+  std::string storage_error;
 };
 
 // One per resource file (core/api/<resource>.cpp); later issues replace the stubs.

@@ -175,7 +175,10 @@ class Parser {
   Result<void> key_of(const std::string& key, const YAML::Node& value, DaemonConfig& config) const {
     if (key == "kleene_root")
       config.kleene_root = TRY(string_of(value, key));
-    else if (key == "api_listening_sockets")
+    else if (key == "storage_driver") {
+      config.storage_driver = TRY(string_of(value, key));
+      if (config.storage_driver.empty()) return fail(key, "expected a plugin name");
+    } else if (key == "api_listening_sockets")
       TRY(sockets_of(value, config));
     else if (key == "enable_logging")
       config.enable_logging = TRY(bool_of(value, key));

@@ -53,6 +53,7 @@ std::optional<LogLevel> parse_log_level(std::string_view text);
 struct DaemonConfig {
   std::filesystem::path source;  // the file it came from; empty when only defaults apply
   std::string kleene_root = "zroot/kleene";
+  std::string storage_driver = "zfs";  // the storage plugin, by name
   std::vector<ListenSocket> api_listening_sockets;
   bool enable_logging = true;
   LogLevel log_level = LogLevel::info;

@@ -22,7 +22,8 @@ po::options_description options() {
       ("foreground,f", "run in the foreground, logging to stderr too (the default)")             //
       ("daemon,d", "detach; exit once the daemon listens (1 and its error if it fails)")         //
       ("ready-fd", po::value<int>(), "write {\"pid\":..,\"listening\":[..]} to fd N when ready")(
-          "version,v", "print the version and exit")  //
+          "version,v", "print the version and exit")                         //
+      ("dry-run", "with init: print what init would do and change nothing")  //
       ("help,h", "print this help and exit");
   return description;
 }
@@ -31,7 +32,10 @@ po::options_description options() {
 
 std::string usage() {
   std::ostringstream out;
-  out << "Usage: kleened [OPTIONS]\n\nThe kleene container engine daemon.\n\n" << options();
+  out << "Usage: kleened [OPTIONS]\n       kleened [--config PATH] init [--dry-run]\n\n"
+         "The kleene container engine daemon. `init` prepares the host's storage: it creates\n"
+         "the ZFS pool (on a sparse file) if it is missing and kleene's datasets.\n\n"
+      << options();
   return out.str();
 }
 
@@ -71,7 +75,14 @@ Result<CommandLine> parse_command_line(int argc, const char* const argv[]) {
     line.command = words.front();
     line.args.assign(words.begin() + 1, words.end());
   }
-  if (!line.command.empty()) return make_error(EINVAL, "unknown command '" + line.command + "'");
+  line.dry_run = values.count("dry-run") > 0;
+  if (!line.command.empty() && line.command != "init")
+    return make_error(EINVAL, "unknown command '" + line.command + "'");
+  if (!line.args.empty())
+    return make_error(EINVAL, "unexpected argument '" + line.args.front() + "'");
+  if (line.dry_run && line.command != "init") return make_error(EINVAL, "--dry-run needs init");
+  if (line.command == "init" && line.daemonize)
+    return make_error(EINVAL, "init runs in the foreground: drop --daemon");
   return line;
 }
 

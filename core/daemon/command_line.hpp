@@ -1,6 +1,6 @@
 // kleened's command line: `kleened [--config PATH] [--foreground|-f] [--daemon|-d]
-// [--ready-fd N] [--version] [COMMAND [ARGS...]]`. No command means "serve"; later issues add
-// commands such as `kleened init`.
+// [--ready-fd N] [--version] [COMMAND [ARGS...]]`. No command means "serve"; `kleened init
+// [--dry-run]` prepares the host's storage (daemon/init_command.hpp).
 #pragma once
 
 #include <optional>
@@ -18,7 +18,8 @@ struct CommandLine {
   std::optional<int> ready_fd;
   bool show_version = false;
   bool show_help = false;
-  std::string command;  // empty = serve
+  bool dry_run = false;  // init --dry-run
+  std::string command;   // empty = serve, or "init"
   std::vector<std::string> args;
 };
 

@@ -12,6 +12,7 @@
 #include "api/server.hpp"
 #include "daemon/pidfile.hpp"
 #include "plugin/registry.hpp"
+#include "storage/storage.hpp"
 #include "store/store.hpp"
 
 namespace kleene::daemon {
@@ -23,6 +24,7 @@ struct Daemon::State {
   Pidfile pidfile;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<plugin::Registry> plugins;
+  std::unique_ptr<storage::Storage> storage;  // null while storage is not ready
   api::ApiContext context;
   api::Router router;
   std::unique_ptr<api::Server> server;  // last: stopped before what its handlers use
@@ -35,6 +37,28 @@ Result<void> make_private_dir(const std::filesystem::path& dir) {
   std::filesystem::create_directories(dir, ec);
   if (ec) return make_error(ec.value(), "run_dir " + dir.string() + ": " + ec.message());
   if (::chmod(dir.c_str(), 0700) != 0) return errno_error("run_dir " + dir.string());
+  return {};
+}
+
+// Make storage usable without creating a pool (that is `kleened init`'s job). A daemon whose
+// storage is not ready still serves; image and volume endpoints report the returned reason.
+std::string open_storage(plugin::Registry& plugins, const config::DaemonConfig& config,
+                         std::unique_ptr<storage::Storage>& out) {
+  auto storage = storage::Storage::open(plugins, config);
+  if (!storage) {
+    spdlog::warn("storage is not ready: {}; run 'kleened init'", storage.error().message);
+    return storage.error().message;
+  }
+  auto steps = (*storage)->init({});
+  if (!steps) {
+    spdlog::warn("storage is not ready: {}; run 'kleened init'", steps.error().message);
+    return steps.error().message;
+  }
+  for (const auto& step : *steps) {
+    if (step.value("change", false)) spdlog::info("storage: {}", step.value("action", ""));
+  }
+  spdlog::info("storage ready: {} on {}", config.kleene_root, config.storage_driver);
+  out = std::move(*storage);
   return {};
 }
 
@@ -70,7 +94,13 @@ Result<std::unique_ptr<Daemon>> Daemon::start(config::DaemonConfig config, Daemo
     spdlog::info("plugin {} ({} {}) from {}", info.name, plugin::to_string(info.kind), info.version,
                  info.path.string());
 
-  state->context = api::ApiContext{&state->config, state->plugins.get(), state->store.get()};
+  std::string storage_error = open_storage(*state->plugins, cfg, state->storage);
+  state->context = api::ApiContext{};
+  state->context.config = &state->config;
+  state->context.plugins = state->plugins.get();
+  state->context.store = state->store.get();
+  state->context.storage = state->storage.get();
+  state->context.storage_error = std::move(storage_error);
   api::register_routes(state->router, state->context);
 
   api::ServerOptions server_options;
@@ -84,6 +114,10 @@ Result<std::unique_ptr<Daemon>> Daemon::start(config::DaemonConfig config, Daemo
 
 std::vector<std::string> Daemon::listening() const {
   return state_->server->listening();
+}
+
+const std::string& Daemon::storage_error() const {
+  return state_->context.storage_error;
 }
 
 void Daemon::wait_for_signal() {

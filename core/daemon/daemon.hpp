@@ -26,6 +26,8 @@ class Daemon {
 
   // The URLs actually listening (port 0 resolved).
   std::vector<std::string> listening() const;
+  // Why storage is not ready (what image/volume endpoints report), or "" when it is.
+  const std::string& storage_error() const;
   // Block until SIGTERM or SIGINT (needs handle_signals).
   void wait_for_signal();
   // Stop serving, close connections, remove the socket files and the pidfile. Idempotent.

@@ -12,6 +12,7 @@
 #include "daemon/command_line.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/detach.hpp"
+#include "daemon/init_command.hpp"
 
 #ifndef KLEENE_VERSION
 #define KLEENE_VERSION "0.0.0"
@@ -70,6 +71,8 @@ int main(int argc, char* argv[]) {
 
   auto config = kleene::config::load_config(line->config_path, line->config_explicit);
   if (!config) return fail(notifier, config.error().message, 2);
+  if (line->command == "init")
+    return kleene::daemon::run_init(*config, line->dry_run, std::cout, std::cerr);
 
   if (line->daemonize) {
     auto pipe = kleene::daemon::detach();

@@ -139,7 +139,8 @@ TEST_F(KleenedTest, DaemonModeReturnsOnceListening) {
                   test_environment(), std::chrono::seconds(30));
   ASSERT_EQ(started.exit_code, 0) << describe(started);
   // The daemon is not our child; stop it by the PID it wrote, whatever happens below.
-  pid_t pid = std::stoi(read_file(daemon.pidfile()));
+  pid_t pid = static_cast<pid_t>(std::strtol(read_file(daemon.pidfile()).c_str(), nullptr, 10));
+  ASSERT_GT(pid, 0) << "no PID in " << daemon.pidfile();
   struct Stopper {
     pid_t pid;
     ~Stopper() {
@@ -151,7 +152,6 @@ TEST_F(KleenedTest, DaemonModeReturnsOnceListening) {
       }
     }
   } stopper{pid};
-  EXPECT_NE(pid, 0);
   EXPECT_TRUE(version_round_trip(run_klee({"--host", unix_host(), "version"})));
 }
 

@@ -238,9 +238,9 @@ TEST_F(ServerTest, KleeneRoutesAreStubbedWithValidation) {
   response = post("/networks/create", "{oops");
   EXPECT_EQ(response.result_int(), 422);
   EXPECT_EQ(get("/containers/list?all=true").result_int(), 501);
-  EXPECT_EQ(get("/images/abc/inspect").result_int(), 501);
+  EXPECT_EQ(get("/networks/abc/inspect").result_int(), 501);
   auto socket = connect_unix(ioc_, socket_path_);
-  EXPECT_EQ(exchange(socket, make_request(http::verb::delete_, "/volumes/v1")).result_int(), 501);
+  EXPECT_EQ(exchange(socket, make_request(http::verb::delete_, "/networks/n1")).result_int(), 501);
   EXPECT_EQ(
       exchange(socket, make_request(http::verb::post, "/networks/n/disconnect/c")).result_int(),
       501);

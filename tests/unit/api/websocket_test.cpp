@@ -184,7 +184,7 @@ TEST_F(WebSocketTest, HandlerCrashCloses1011EmptyReason) {
 }
 
 TEST_F(WebSocketTest, KleeneStubRoutesClose1011NotImplemented) {
-  for (const char* target : {"/exec/start", "/images/build", "/images/create"}) {
+  for (const char* target : {"/exec/start", "/images/build"}) {
     auto outcome = run(target, R"({"exec_id":"x","attach":true,"start_container":true})");
     EXPECT_TRUE(outcome.frames.empty()) << target;
     EXPECT_EQ(outcome.code, 1011) << target;

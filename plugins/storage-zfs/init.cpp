@@ -1,0 +1,170 @@
+// init: make ZFS usable for kleene. Each step is reported as
+// {"action": "...", "done": bool, "change": bool}; with dry_run nothing changes and every
+// changing step has done=false.
+//   1. the service: kernel ZFS (/dev/zfs), a running zfs-fuse, or start zfs-fuse;
+//   2. the pool of the root dataset: present, imported from the pool file, or (create_pool)
+//      created on a new sparse pool file;
+//   3. the root, image, container and volumes datasets.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "names.hpp"
+#include "ops.hpp"
+
+namespace kleene::zfs {
+namespace {
+
+namespace fs = std::filesystem;
+
+class Plan {
+ public:
+  explicit Plan(bool dry_run) : dry_run_(dry_run) {}
+  bool dry_run() const { return dry_run_; }
+  void note(std::string action) { add(std::move(action), true, false); }
+  // A step that changes the host: run `act` unless this is a dry run.
+  template <typename Act>
+  void change(std::string action, Act act) {
+    if (!dry_run_) act();
+    add(std::move(action), !dry_run_, true);
+  }
+  json steps() const { return steps_; }
+
+ private:
+  void add(std::string action, bool done, bool changes) {
+    steps_.push_back({{"action", std::move(action)}, {"done", done}, {"change", changes}});
+  }
+  bool dry_run_;
+  json steps_ = json::array();
+};
+
+void wait_for_service(const Cli& cli) {
+  auto delay = std::chrono::milliseconds(10);
+  const auto deadline = std::chrono::steady_clock::now() + cli.settings().service_timeout;
+  // zfs-fuse answers a moment after it daemonized; it offers nothing else to wait on.
+  while (!cli.service_answers()) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      throw sdk::Error(KLEENE_E_FAILED, "zfs-fuse started but does not answer");
+    std::this_thread::sleep_for(delay);
+    delay = std::min(delay * 2, std::chrono::milliseconds(250));
+  }
+}
+
+// Returns whether ZFS can be queried now (false only in a dry run that would start zfs-fuse).
+bool ensure_service(const Cli& cli, Plan& plan) {
+  std::error_code ec;
+  if (fs::exists("/dev/zfs", ec)) {
+    plan.note("kernel ZFS is available");
+    return true;
+  }
+  if (cli.service_answers()) {
+    plan.note("zfs-fuse is running");
+    return true;
+  }
+  const auto& settings = cli.settings();
+  plan.change("start zfs-fuse", [&] {
+    auto started = cli.run({settings.zfs_fuse, "--pidfile", settings.zfs_fuse_pidfile});
+    // A non-zero exit may be another zfs-fuse that won the race: what counts is an answer.
+    if (started.exit_code != 0)
+      cli.host().warn("zfs-fuse exited with " + std::to_string(started.exit_code) + ": " +
+                      started.err);
+    wait_for_service(cli);
+  });
+  return !plan.dry_run();
+}
+
+void create_pool_file(const std::string& path, std::uint64_t bytes) {
+  const fs::path file(path);
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  if (ec)
+    throw sdk::Error(KLEENE_E_FAILED,
+                     "create " + file.parent_path().string() + ": " + ec.message());
+  // The pool file holds every image and container: only root may read it.
+  ::chmod(file.parent_path().c_str(), 0700);
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0)
+    throw sdk::Error(errno == EEXIST ? KLEENE_E_EXISTS : KLEENE_E_FAILED,
+                     "create " + path + ": " + std::strerror(errno));
+  const bool sized = ::ftruncate(fd, static_cast<off_t>(bytes)) == 0;
+  const int saved = errno;
+  ::close(fd);
+  if (!sized) {
+    ::unlink(file.c_str());
+    throw sdk::Error(KLEENE_E_FAILED, "size " + path + ": " + std::strerror(saved));
+  }
+}
+
+void ensure_pool(const Cli& cli, Plan& plan, const std::string& pool, bool can_query,
+                 bool create_pool) {
+  const auto& settings = cli.settings();
+  if (can_query && cli.zpool_raw({"list", "-H", "-o", "name", pool}).exit_code == 0) {
+    plan.note("pool " + pool + " exists");
+    return;
+  }
+  std::error_code ec;
+  const fs::path file(settings.pool_file);
+  std::vector<std::string> cache;
+  if (!settings.pool_cachefile.empty()) cache = {"-o", "cachefile=" + settings.pool_cachefile};
+  if (fs::exists(file, ec)) {
+    plan.change("import pool " + pool + " from " + file.string(), [&] {
+      std::vector<std::string> args{"import", "-d", file.parent_path().string()};
+      args.insert(args.end(), cache.begin(), cache.end());
+      args.push_back(pool);
+      cli.zpool(args);
+    });
+    return;
+  }
+  if (!create_pool) throw sdk::Error(KLEENE_E_NOT_FOUND, "pool " + pool + " does not exist");
+  plan.change(
+      "create pool " + pool + " on " + file.string() + " (" + settings.pool_size + ", sparse)",
+      [&] {
+        create_pool_file(file.string(), settings.pool_bytes);
+        std::vector<std::string> args{"create"};
+        args.insert(args.end(), cache.begin(), cache.end());
+        if (!settings.pool_mountpoint.empty()) {
+          args.emplace_back("-m");
+          args.push_back(settings.pool_mountpoint);
+        }
+        args.push_back(pool);
+        args.push_back(file.string());
+        auto created = cli.zpool_raw(args);
+        if (created.exit_code != 0) {
+          ::unlink(file.c_str());  // a file without its pool is only in the way
+          throw_failure({settings.zpool}, created);
+        }
+      });
+}
+
+}  // namespace
+
+json init(const Cli& cli, const json& request) {
+  const std::string root = string_field(request, "root");
+  require_dataset(root, "init");
+  const bool create_pool = request.value("create_pool", false);
+  Plan plan(request.value("dry_run", false));
+
+  const bool service = ensure_service(cli, plan);
+  const std::string pool = pool_of(root);
+  ensure_pool(cli, plan, pool, service, create_pool);
+  const bool can_query = service && (!plan.dry_run() || cli.exists(pool));
+
+  for (const std::string& dataset :
+       {root, root + "/image", root + "/container", root + "/volumes"}) {
+    if (can_query && cli.exists(dataset)) {
+      plan.note("dataset " + dataset + " exists");
+      continue;
+    }
+    plan.change("create dataset " + dataset, [&] { cli.zfs({"create", "-p", dataset}); });
+  }
+  return {{"steps", plan.steps()}};
+}
+
+}  // namespace kleene::zfs

@@ -1,0 +1,202 @@
+#include "ops.hpp"
+
+#include <algorithm>
+#include <map>
+#include <sstream>
+
+#include "names.hpp"
+
+namespace kleene::zfs {
+namespace {
+
+std::vector<std::vector<std::string>> rows(const std::string& text) {
+  std::vector<std::vector<std::string>> result;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    std::vector<std::string> fields;
+    std::istringstream columns(line);
+    for (std::string field; std::getline(columns, field, '\t');)
+      fields.push_back(field);
+    result.push_back(std::move(fields));
+  }
+  return result;
+}
+
+// `zfs get -H -p -o property,value` as a map.
+std::map<std::string, std::string> properties(const Cli& cli, const std::string& name,
+                                              const std::string& list) {
+  std::map<std::string, std::string> result;
+  for (auto& row : rows(cli.zfs({"get", "-H", "-p", "-o", "property,value", list, name})))
+    if (row.size() >= 2) result[row[0]] = row[1];
+  return result;
+}
+
+// After an unmount made a rename possible, mount what was renamed again.
+void remount_tree(const Cli& cli, const std::string& dataset) {
+  for (auto& row : rows(cli.zfs(
+           {"list", "-H", "-o", "name,canmount,mounted", "-t", "filesystem", "-r", dataset}))) {
+    if (row.size() >= 3 && row[1] == "on" && row[2] == "no") cli.zfs({"mount", row[0]});
+  }
+}
+
+json number_or_null(const std::string& text) {
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) return nullptr;
+  return std::stoull(text);
+}
+
+}  // namespace
+
+std::string string_field(const json& request, const char* key) {
+  if (!request.is_object() || !request.contains(key) || !request.at(key).is_string())
+    throw sdk::Error(KLEENE_E_INVALID, std::string("'") + key + "' must be a string");
+  return request.at(key).get<std::string>();
+}
+
+void destroy_dataset(const Cli& cli, const std::string& name, bool recursive) {
+  std::vector<std::string> args{"destroy"};
+  if (recursive) args.emplace_back("-r");
+  args.push_back(name);
+  const bool filesystem = name.find('@') == std::string::npos;
+  // Unmounting a dataset unmounts its descendants too, which is what -r needs.
+  cli.zfs_retrying_busy(args, [&] {
+    if (filesystem) (void)cli.zfs_raw({"unmount", name});
+  });
+}
+
+std::string mounted_path(const Cli& cli, const std::string& dataset) {
+  auto props = properties(cli, dataset, "type,mountpoint,mounted");
+  if (props["type"] != "filesystem")
+    throw sdk::Error(KLEENE_E_INVALID, dataset + " is a " + props["type"] + ", not a filesystem");
+  const std::string& path = props["mountpoint"];
+  if (path.empty() || path.front() != '/')
+    throw sdk::Error(KLEENE_E_UNSUPPORTED, dataset + " has mountpoint '" + path + "'");
+  if (props["mounted"] != "yes") {
+    auto result = cli.zfs_raw({"mount", dataset});
+    // Someone else may have mounted it meanwhile; only a still-unmounted dataset is an error.
+    if (result.exit_code != 0 && properties(cli, dataset, "mounted")["mounted"] != "yes")
+      throw_failure({cli.settings().zfs}, result);
+  }
+  return path;
+}
+
+json create_dataset(const Cli& cli, const json& request) {
+  const std::string name = string_field(request, "name");
+  require_dataset(name, "create_dataset");
+  std::vector<std::string> args{"create"};
+  if (request.value("parents", false)) args.emplace_back("-p");
+  args.push_back(name);
+  cli.zfs(args);
+  return json::object();
+}
+
+json destroy(const Cli& cli, const json& request) {
+  const std::string name = string_field(request, "name");
+  require_dataset_or_snapshot(name, "destroy");
+  destroy_dataset(cli, name, request.value("recursive", false));
+  return json::object();
+}
+
+json snapshot(const Cli& cli, const json& request) {
+  const std::string name = string_field(request, "name");
+  require_snapshot(name, "snapshot");
+  cli.zfs({"snapshot", name});
+  return json::object();
+}
+
+json clone(const Cli& cli, const json& request) {
+  const std::string source = string_field(request, "snapshot");
+  const std::string target = string_field(request, "target");
+  require_snapshot(source, "clone");
+  require_dataset(target, "clone");
+  cli.zfs({"clone", source, target});
+  return json::object();
+}
+
+json rename(const Cli& cli, const json& request) {
+  const std::string from = string_field(request, "from");
+  const std::string to = string_field(request, "to");
+  const bool snapshots = is_snapshot_name(from);
+  if (snapshots) {
+    require_snapshot(to, "rename");
+    if (dataset_of(from) != dataset_of(to))
+      throw sdk::Error(KLEENE_E_INVALID, "rename: a snapshot keeps its dataset");
+  } else {
+    require_dataset(from, "rename");
+    require_dataset(to, "rename");
+  }
+  bool unmounted = false;
+  cli.zfs_retrying_busy({"rename", from, to}, [&] {
+    if (!snapshots) unmounted = cli.zfs_raw({"unmount", from}).exit_code == 0 || unmounted;
+  });
+  if (unmounted) remount_tree(cli, to);
+  return json::object();
+}
+
+json list_snapshots(const Cli& cli, const json& request) {
+  const std::string dataset = string_field(request, "dataset");
+  require_dataset(dataset, "list_snapshots");
+  auto found =
+      rows(cli.zfs({"list", "-H", "-o", "name,createtxg", "-t", "snapshot", "-d", "1", dataset}));
+  // createtxg orders snapshots taken within the same second, which `creation` cannot.
+  auto txg = [](const std::vector<std::string>& row) -> std::uint64_t {
+    const json value = number_or_null(row.size() > 1 ? row[1] : "");
+    return value.is_null() ? 0 : value.get<std::uint64_t>();
+  };
+  std::stable_sort(found.begin(), found.end(),
+                   [&](const auto& a, const auto& b) { return txg(a) < txg(b); });
+  json names = json::array();
+  for (auto& row : found)
+    names.push_back(row.at(0));
+  return {{"snapshots", names}};
+}
+
+json list_clones(const Cli& cli, const json& request) {
+  const std::string snapshot_name = string_field(request, "snapshot");
+  require_snapshot(snapshot_name, "list_clones");
+  if (!cli.exists(snapshot_name))
+    throw sdk::Error(KLEENE_E_NOT_FOUND,
+                     "cannot open '" + snapshot_name + "': dataset does not exist");
+  // zfs-fuse has no `clones` property: scan the pool's origins instead.
+  std::vector<std::string> clones;
+  for (auto& row : rows(cli.zfs({"list", "-H", "-o", "name,origin", "-t", "filesystem,volume", "-r",
+                                 pool_of(snapshot_name)}))) {
+    if (row.size() >= 2 && row[1] == snapshot_name) clones.push_back(row[0]);
+  }
+  std::sort(clones.begin(), clones.end());
+  return {{"clones", clones}};
+}
+
+json mountpoint(const Cli& cli, const json& request) {
+  const std::string dataset = string_field(request, "dataset");
+  require_dataset(dataset, "mountpoint");
+  return {{"mountpoint", mounted_path(cli, dataset)}, {"mounted", true}};
+}
+
+json info(const Cli& cli, const json& request) {
+  const std::string name = string_field(request, "name");
+  require_dataset_or_snapshot(name, "info");
+  auto result = cli.zfs_raw({"get", "-H", "-p", "-o", "property,value",
+                             "type,mountpoint,mounted,origin,used,referenced", name});
+  if (result.exit_code != 0) {
+    if (status_of_message(result.err) == KLEENE_E_NOT_FOUND) return {{"exists", false}};
+    throw_failure({cli.settings().zfs}, result);
+  }
+  std::map<std::string, std::string> props;
+  for (auto& row : rows(result.out))
+    if (row.size() >= 2) props[row[0]] = row[1];
+  auto optional = [&](const std::string& key) -> json {
+    const std::string& value = props[key];
+    return value.empty() || value == "-" ? json(nullptr) : json(value);
+  };
+  return {{"exists", true},
+          {"name", name},
+          {"type", props["type"]},
+          {"mountpoint", optional("mountpoint")},
+          {"mounted", props["mounted"] == "yes"},
+          {"origin", optional("origin")},
+          {"used", number_or_null(props["used"])},
+          {"referenced", number_or_null(props["referenced"])}};
+}
+
+}  // namespace kleene::zfs

@@ -1,0 +1,32 @@
+// The storage operations, one function per ABI op; requests and responses are documented in
+// docs/storage.md. Each validates its names first, then runs zfs through the Cli.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "cli.hpp"
+
+namespace kleene::zfs {
+
+using json = nlohmann::json;
+
+json create_dataset(const Cli& cli, const json& request);
+json destroy(const Cli& cli, const json& request);
+json snapshot(const Cli& cli, const json& request);
+json clone(const Cli& cli, const json& request);
+json rename(const Cli& cli, const json& request);
+json list_snapshots(const Cli& cli, const json& request);
+json list_clones(const Cli& cli, const json& request);
+json mountpoint(const Cli& cli, const json& request);
+json info(const Cli& cli, const json& request);
+json copy(const Cli& cli, const json& request);  // copy.cpp
+json init(const Cli& cli, const json& request);  // init.cpp
+
+// Helpers shared by the files above.
+std::string string_field(const json& request, const char* key);
+// Destroy, retrying zfs-fuse's "busy" with an unmount in between.
+void destroy_dataset(const Cli& cli, const std::string& name, bool recursive);
+// The mountpoint of a filesystem, mounting it first if it is not mounted.
+std::string mounted_path(const Cli& cli, const std::string& dataset);
+
+}  // namespace kleene::zfs

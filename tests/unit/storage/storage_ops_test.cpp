@@ -1,0 +1,188 @@
+// Storage facade operations on a real pool: datasets, snapshots, clones, destroy, rename.
+#include <fstream>
+
+#include "fixture.hpp"
+
+namespace kleene::storage::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+void write_file(const fs::path& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST_F(StorageTest, LayoutNamesKleenesDatasets) {
+  const Layout& layout = storage_->layout();
+  EXPECT_EQ(layout.root(), pool_->dataset("kleene"));
+  EXPECT_EQ(layout.image("abc"), pool_->dataset("kleene/image/abc"));
+  EXPECT_EQ(layout.container("abc"), pool_->dataset("kleene/container/abc"));
+  EXPECT_EQ(layout.volume("v"), pool_->dataset("kleene/volumes/v"));
+  for (const auto& name : {layout.root(), layout.images(), layout.containers(), layout.volumes()})
+    EXPECT_TRUE(storage_->exists(name).value_or(false)) << name;
+}
+
+TEST_F(StorageTest, CreateAndDestroyADataset) {
+  ASSERT_TRUE(storage_->create_dataset(ds("image/a")));
+  EXPECT_TRUE(storage_->exists(ds("image/a")).value());
+  ASSERT_TRUE(storage_->destroy(ds("image/a")));
+  EXPECT_FALSE(storage_->exists(ds("image/a")).value());
+}
+
+TEST_F(StorageTest, CreatingAnExistingDatasetIsEEXIST) {
+  ASSERT_TRUE(storage_->create_dataset(ds("image/a")));
+  auto again = storage_->create_dataset(ds("image/a"));
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, EEXIST) << again.error().message;
+  EXPECT_NE(again.error().message.find("already exists"), std::string::npos);
+  ASSERT_TRUE(storage_->destroy(ds("image/a")));
+}
+
+TEST_F(StorageTest, CreatingBelowAMissingParentIsENOENT) {
+  auto made = storage_->create_dataset(ds("nothere/a"));
+  ASSERT_FALSE(made);
+  EXPECT_EQ(made.error().code, ENOENT) << made.error().message;
+}
+
+TEST_F(StorageTest, DestroyingAMissingDatasetIsENOENT) {
+  for (const auto& name : {ds("image/missing"), ds("image@missing")}) {
+    auto destroyed = storage_->destroy(name);
+    ASSERT_FALSE(destroyed) << name;
+    EXPECT_EQ(destroyed.error().code, ENOENT) << destroyed.error().message;
+  }
+}
+
+TEST_F(StorageTest, SnapshotCloneAndDestroyTheFreshClone) {
+  ASSERT_TRUE(storage_->create_dataset(ds("image/a")));
+  write_file(storage_->mountpoint(ds("image/a")).value() / "hello", "world");
+  ASSERT_TRUE(storage_->snapshot(ds("image/a@image")));
+  auto again = storage_->snapshot(ds("image/a@image"));
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, EEXIST);
+
+  ASSERT_TRUE(storage_->clone(ds("image/a@image"), ds("container/c")));
+  EXPECT_EQ(read_file(storage_->mountpoint(ds("container/c")).value() / "hello"), "world");
+  EXPECT_EQ(storage_->list_clones(ds("image/a@image")).value(),
+            std::vector<std::string>{ds("container/c")});
+
+  // The snapshot (and so its dataset) is held by the clone.
+  auto held = storage_->destroy(ds("image/a@image"));
+  ASSERT_FALSE(held);
+  EXPECT_EQ(held.error().code, EBUSY) << held.error().message;
+  auto held_recursive = storage_->destroy(ds("image/a"), true);
+  ASSERT_FALSE(held_recursive);
+  EXPECT_EQ(held_recursive.error().code, EBUSY) << held_recursive.error().message;
+
+  // zfs-fuse calls a just-mounted clone busy; the plugin gets past that.
+  ASSERT_TRUE(storage_->destroy(ds("container/c")));
+  EXPECT_TRUE(storage_->list_clones(ds("image/a@image")).value().empty());
+  ASSERT_TRUE(storage_->destroy(ds("image/a@image")));
+  ASSERT_TRUE(storage_->destroy(ds("image/a")));
+}
+
+TEST_F(StorageTest, CloningAMissingSnapshotIsENOENT) {
+  auto cloned = storage_->clone(ds("image/none@image"), ds("container/c"));
+  ASSERT_FALSE(cloned);
+  EXPECT_EQ(cloned.error().code, ENOENT) << cloned.error().message;
+  auto clones = storage_->list_clones(ds("image/none@image"));
+  ASSERT_FALSE(clones);
+  EXPECT_EQ(clones.error().code, ENOENT);
+}
+
+TEST_F(StorageTest, RecursiveDestroyTakesChildrenAndSnapshots) {
+  ASSERT_TRUE(storage_->create_dataset(ds("volumes/v")));
+  ASSERT_TRUE(storage_->create_dataset(ds("volumes/v/child")));
+  ASSERT_TRUE(storage_->snapshot(ds("volumes/v@one")));
+  ASSERT_TRUE(storage_->snapshot(ds("volumes/v/child@two")));
+  auto plain = storage_->destroy(ds("volumes/v"));
+  ASSERT_FALSE(plain);
+  EXPECT_EQ(plain.error().code, EBUSY) << plain.error().message;
+  ASSERT_TRUE(storage_->destroy(ds("volumes/v"), true));
+  EXPECT_FALSE(storage_->exists(ds("volumes/v")).value());
+}
+
+TEST_F(StorageTest, RenameKeepsContentAndMount) {
+  ASSERT_TRUE(storage_->create_dataset(ds("image/old")));
+  write_file(storage_->mountpoint(ds("image/old")).value() / "f", "content");
+  ASSERT_TRUE(storage_->rename(ds("image/old"), ds("image/new")));
+  EXPECT_FALSE(storage_->exists(ds("image/old")).value());
+  const auto info = plugin_->call("info", {{"name", ds("image/new")}});
+  ASSERT_TRUE(info);
+  EXPECT_TRUE((*info)["mounted"].get<bool>()) << info->dump();
+  EXPECT_EQ(read_file(storage_->mountpoint(ds("image/new")).value() / "f"), "content");
+
+  auto missing = storage_->rename(ds("image/old"), ds("image/other"));
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ENOENT);
+  ASSERT_TRUE(storage_->create_dataset(ds("image/taken")));
+  auto taken = storage_->rename(ds("image/new"), ds("image/taken"));
+  ASSERT_FALSE(taken);
+  EXPECT_EQ(taken.error().code, EEXIST) << taken.error().message;
+
+  ASSERT_TRUE(storage_->snapshot(ds("image/new@a")));
+  ASSERT_TRUE(storage_->rename(ds("image/new@a"), ds("image/new@b")));
+  EXPECT_EQ(storage_->list_snapshots(ds("image/new")).value(),
+            std::vector<std::string>{ds("image/new@b")});
+  ASSERT_TRUE(storage_->destroy(ds("image/new"), true));
+  ASSERT_TRUE(storage_->destroy(ds("image/taken")));
+}
+
+TEST_F(StorageTest, ListSnapshotsInCreationOrder) {
+  ASSERT_TRUE(storage_->create_dataset(ds("image/a")));
+  ASSERT_TRUE(storage_->create_dataset(ds("image/a/child")));
+  ASSERT_TRUE(storage_->snapshot(ds("image/a/child@x")));  // not the dataset's own
+  std::vector<std::string> expected;
+  for (const char* name : {"zz", "image", "0123456789ab", "mm"}) {
+    ASSERT_TRUE(storage_->snapshot(ds("image/a@") + name));
+    expected.push_back(ds("image/a@") + name);
+  }
+  EXPECT_EQ(storage_->list_snapshots(ds("image/a")).value(), expected);
+  EXPECT_TRUE(storage_->list_snapshots(ds("image")).value().empty());
+  auto missing = storage_->list_snapshots(ds("image/none"));
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ENOENT);
+  ASSERT_TRUE(storage_->destroy(ds("image/a"), true));
+}
+
+TEST_F(StorageTest, MountpointOfADatasetIsItsDirectory) {
+  ASSERT_TRUE(storage_->create_dataset(ds("volumes/v")));
+  auto path = storage_->mountpoint(ds("volumes/v"));
+  ASSERT_TRUE(path) << path.error().message;
+  EXPECT_EQ(*path, pool_->mountpoint() / "kleene/volumes/v");
+  EXPECT_TRUE(fs::is_directory(*path));
+
+  // Unmounted (e.g. after a zfs-fuse restart): asking for the path mounts it again.
+  ASSERT_TRUE(pool_->zfs({"unmount", ds("volumes/v")}));
+  path = storage_->mountpoint(ds("volumes/v"));
+  ASSERT_TRUE(path) << path.error().message;
+  write_file(*path / "f", "x");
+  EXPECT_EQ(read_file(*path / "f"), "x");
+
+  auto missing = storage_->mountpoint(ds("volumes/none"));
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ENOENT);
+  ASSERT_TRUE(storage_->destroy(ds("volumes/v")));
+}
+
+TEST_F(StorageTest, ExistsForDatasetsAndSnapshots) {
+  ASSERT_TRUE(storage_->create_dataset(ds("image/a")));
+  ASSERT_TRUE(storage_->snapshot(ds("image/a@s")));
+  EXPECT_TRUE(storage_->exists(ds("image/a")).value());
+  EXPECT_TRUE(storage_->exists(ds("image/a@s")).value());
+  EXPECT_FALSE(storage_->exists(ds("image/a@t")).value());
+  EXPECT_FALSE(storage_->exists(ds("image/b")).value());
+  EXPECT_FALSE(storage_->exists("klnopool/x").value());
+  const auto info = plugin_->call("info", {{"name", ds("image/a@s")}});
+  ASSERT_TRUE(info);
+  EXPECT_EQ((*info)["type"], "snapshot");
+  EXPECT_TRUE((*info)["used"].is_number());
+  ASSERT_TRUE(storage_->destroy(ds("image/a"), true));
+}
+
+}  // namespace
+}  // namespace kleene::storage::testing

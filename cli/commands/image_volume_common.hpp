@@ -2,6 +2,7 @@
 // several objects one by one, "created" ages and URL-safe identifiers. Internal to klee.
 #pragma once
 
+#include <cctype>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -51,21 +52,22 @@ inline std::string string_field(const nlohmann::json& object, const char* key) {
 
 // Click's confirm(abort=True) as Kleene's prune commands use it: the prompt on stdout, "y" or
 // "yes" goes on, "n", "no" or an empty answer declines, anything else asks again. Declining or
-// end of input prints "Aborted!" on stderr: the command then exits 1.
+// end of input prints "Aborted!" on stderr: the command then exits 1. Answers are trimmed.
 inline bool confirm(const Context& ctx, std::string_view warning, std::istream& in = std::cin) {
   ctx.out << warning << "\n";
   for (;;) {
     ctx.out << "Are you sure you want to continue? [y/N]: " << std::flush;
     std::string answer;
-    if (!std::getline(in, answer)) {
-      ctx.out << "\n" << std::flush;
-      break;
-    }
+    if (!std::getline(in, answer)) break;  // Click adds no newline here either
     for (auto& ch : answer)
       ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    const auto first = answer.find_first_not_of(" \t\r");
+    answer = first == std::string::npos
+                 ? std::string()
+                 : answer.substr(first, answer.find_last_not_of(" \t\r") - first + 1);
     if (answer == "y" || answer == "yes") return true;
     if (answer.empty() || answer == "n" || answer == "no") break;
-    ctx.err << "Error: invalid input" << std::endl;
+    ctx.out << "Error: invalid input" << std::endl;  // Click echoes it on stdout
   }
   ctx.err << "Aborted!" << std::endl;
   return false;

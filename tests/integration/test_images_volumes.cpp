@@ -275,7 +275,7 @@ TEST_F(ImagesVolumesTest, ImagePrune) {
   EXPECT_EQ(aborted.exit_code, 1);
   EXPECT_EQ(aborted.out,
             "WARNING! This will remove all unused images.\n"
-            "Are you sure you want to continue? [y/N]: \n");
+            "Are you sure you want to continue? [y/N]: ");
   EXPECT_EQ(aborted.err, "Aborted!\n");
   EXPECT_EQ(listed_ids(klee({"lsi"})).size(), 7u);
 
@@ -363,7 +363,7 @@ TEST_F(ImagesVolumesTest, Volumes) {
   EXPECT_EQ(aborted.exit_code, 1);
   EXPECT_EQ(aborted.out,
             "WARNING! This will remove all unused volumes.\n"
-            "Are you sure you want to continue? [y/N]: \n");
+            "Are you sure you want to continue? [y/N]: ");
   auto pruned = klee({"volume", "prune", "-f"});
   ASSERT_EQ(pruned.exit_code, 0) << describe(pruned);
   EXPECT_EQ(pruned.out, "free\n");

@@ -61,9 +61,11 @@ TEST(RealPlugins, LoadAndReportTheirDescriptors) {
   }
 }
 
-TEST(RealPlugins, EveryOperationIsNotImplementedYet) {
+// The storage plugin is built (tests/unit/storage covers it); the others come in later issues.
+TEST(RealPlugins, EveryUnbuiltOperationIsNotImplementedYet) {
   Registry registry;
   for (const auto& want : expected_plugins()) {
+    if (want.kind == Kind::storage) continue;
     ASSERT_TRUE(registry.load_file(built_plugin(want.file)).has_value()) << want.file;
     LoadedPlugin* plugin = registry.find(want.name, want.kind);
     ASSERT_NE(plugin, nullptr) << want.name;

@@ -1,5 +1,5 @@
-// What route handlers reach: the daemon's config, plugins, metadata store and storage. Pointers may be
-// null in tests that do not need them.
+// What route handlers reach: the daemon's config, plugins, metadata store and storage. Pointers may
+// be null in tests that do not need them.
 #pragma once
 
 #include <string>

@@ -68,9 +68,11 @@ void create(ApiContext& context, WsSession& ws) {
     (void)ws.close_invalid("invalid parameters");
     return;
   }
-  if (auto refused = storage_not_ready(context)) {
-    const auto body = nlohmann::json::parse(refused->body, nullptr, false);
-    (void)ws.send_output(body.is_object() ? body.value("message", refused->body) : refused->body);
+  auto storage = ready_storage(context);
+  if (!storage) {
+    const auto& refused = storage.error();
+    const auto body = nlohmann::json::parse(refused.body, nullptr, false);
+    (void)ws.send_output(body.is_object() ? body.value("message", refused.body) : refused.body);
     (void)ws.close_error(kFailed);
     return;
   }
@@ -78,7 +80,7 @@ void create(ApiContext& context, WsSession& ws) {
 
   WsReporter reporter(ws);
   image::ImageRepository images(*context.store);
-  image::CreateEnv env{.storage = *context.storage, .images = images};
+  image::CreateEnv env{.storage = **storage, .images = images};
   auto created = image::create_image(*config, env, reporter);
   if (created) {
     spdlog::info("image {} created ({})", created->id, config->method);

@@ -121,7 +121,8 @@ std::optional<bool> boolean_param(const std::string& value) {
 }
 
 Response list(ApiContext& context) {
-  if (auto refused = storage_not_ready(context)) return *refused;
+  auto storage = ready_storage(context);
+  if (!storage) return storage.error();
   auto images = ImageRepository(*context.store).list();
   if (!images) return Response::message(500, images.error().message);
   nlohmann::json body = nlohmann::json::array();
@@ -131,7 +132,8 @@ Response list(ApiContext& context) {
 }
 
 Response inspect(ApiContext& context, const Request& request) {
-  if (auto refused = storage_not_ready(context)) return *refused;
+  auto storage = ready_storage(context);
+  if (!storage) return storage.error();
   const std::string ident = request.param("image_id").value_or("");
   ImageRepository repo(*context.store);
   auto ref = image::parse_reference(ident);
@@ -142,7 +144,8 @@ Response inspect(ApiContext& context, const Request& request) {
 }
 
 Response remove(ApiContext& context, const Request& request) {
-  if (auto refused = storage_not_ready(context)) return *refused;
+  auto storage = ready_storage(context);
+  if (!storage) return storage.error();
   const std::string ident = request.param("image_id").value_or("");
   ImageRepository repo(*context.store);
   // A snapshot names a part of an image; removing "image@snapshot" would remove all of it.
@@ -156,14 +159,15 @@ Response remove(ApiContext& context, const Request& request) {
     const auto& e = unused.error();
     return Response::message(e.code == EBUSY ? 409 : 500, e.message);
   }
-  if (auto destroyed = destroy_image(*context.storage, repo, *found); !destroyed)
+  if (auto destroyed = destroy_image(**storage, repo, *found); !destroyed)
     return Response::message(500, destroyed.error().message);
   // Kleene answers with the identifier as the client gave it.
   return Response::json(200, nlohmann::json{{"id", ident}});
 }
 
 Response tag(ApiContext& context, const Request& request) {
-  if (auto refused = storage_not_ready(context)) return *refused;
+  auto storage = ready_storage(context);
+  if (!storage) return storage.error();
   const auto nametag = request.query_param("nametag");
   if (!nametag) return missing_field("nametag");
   auto parsed = image::parse_nametag(*nametag);
@@ -181,7 +185,8 @@ Response tag(ApiContext& context, const Request& request) {
 }
 
 Response prune(ApiContext& context, const Request& request) {
-  if (auto refused = storage_not_ready(context)) return *refused;
+  auto storage = ready_storage(context);
+  if (!storage) return storage.error();
   const auto all_param = request.query_param("all");
   if (!all_param) return missing_field("all");
   const auto all = boolean_param(*all_param);
@@ -189,7 +194,7 @@ Response prune(ApiContext& context, const Request& request) {
 
   std::lock_guard lock(removal_mutex());
   ImageRepository repo(*context.store);
-  auto pruned = prune_images(*context.storage, repo, *all);
+  auto pruned = prune_images(**storage, repo, *all);
   if (!pruned) return Response::message(500, pruned.error().message);
   return Response::json(200, *pruned);
 }

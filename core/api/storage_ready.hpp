@@ -2,6 +2,7 @@
 // volumes): Kleene's 500 answers when either is missing. Internal to core/api.
 #pragma once
 
+#include <expected>
 #include <optional>
 #include <string>
 
@@ -10,13 +11,20 @@
 
 namespace kleene::api {
 
-// nullopt when both the store and storage are there; else the 500 to answer.
-inline std::optional<Response> storage_not_ready(const ApiContext& context) {
-  if (context.store == nullptr) return Response::message(500, "metadata store is not available");
-  if (context.storage != nullptr) return std::nullopt;
-  const std::string reason =
-      context.storage_error.empty() ? "no storage backend is loaded" : context.storage_error;
-  return Response::message(500, "storage is not ready: " + reason + "; run 'kleened init'");
+// The storage backend when both it and the store are there; else the 500 to answer.
+inline std::expected<storage::Storage*, Response> ready_storage(const ApiContext& context) {
+  if (context.store == nullptr)
+    return std::unexpected(Response::message(500, "metadata store is not available"));
+  if (context.storage != nullptr) {
+    if (auto* storage = context.storage->get()) return storage;
+  }
+  std::string reason = context.storage != nullptr ? context.storage->error() : std::string();
+  if (reason.empty()) reason = "no storage backend is loaded";
+  if (reason == "starting")
+    return std::unexpected(
+        Response::message(500, "storage is not ready yet: kleened is starting it"));
+  return std::unexpected(
+      Response::message(500, "storage is not ready: " + reason + "; run 'kleened init'"));
 }
 
 // OpenApiSpex's answer to a missing required parameter or body field.

@@ -88,7 +88,8 @@ Response create(ApiContext& context, const Request& request) {
         "/name", "invalid volume name '" + name +
                      "': use letters, digits, '_', '.' and '-', starting with a letter or digit");
   }
-  if (auto refused = storage_not_ready(context)) return *refused;
+  auto storage = ready_storage(context);
+  if (!storage) return storage.error();
 
   std::lock_guard lock(change_mutex());
   VolumeRepository repo(*context.store);
@@ -96,14 +97,15 @@ Response create(ApiContext& context, const Request& request) {
   auto existing = repo.get(name);
   if (!existing) {
     if (existing.error().code != ENOENT) return Response::message(500, existing.error().message);
-    if (auto created = create_volume(*context.storage, repo, name); !created)
+    if (auto created = create_volume(**storage, repo, name); !created)
       return failure(created.error());
   }
   return Response::json(201, nlohmann::json{{"id", name}});
 }
 
 Response list(ApiContext& context) {
-  if (auto refused = storage_not_ready(context)) return *refused;
+  auto storage = ready_storage(context);
+  if (!storage) return storage.error();
   auto volumes = VolumeRepository(*context.store).list();
   if (!volumes) return Response::message(500, volumes.error().message);
   nlohmann::json body = nlohmann::json::array();
@@ -113,7 +115,8 @@ Response list(ApiContext& context) {
 }
 
 Response inspect(ApiContext& context, const Request& request) {
-  if (auto refused = storage_not_ready(context)) return *refused;
+  auto storage = ready_storage(context);
+  if (!storage) return storage.error();
   VolumeRepository repo(*context.store);
   auto found = repo.get(request.param("volume_name").value_or(""));
   if (!found) {
@@ -130,7 +133,8 @@ Response inspect(ApiContext& context, const Request& request) {
 }
 
 Response remove(ApiContext& context, const Request& request) {
-  if (auto refused = storage_not_ready(context)) return *refused;
+  auto storage = ready_storage(context);
+  if (!storage) return storage.error();
   std::lock_guard lock(change_mutex());
   VolumeRepository repo(*context.store);
   auto found = repo.get(request.param("volume_name").value_or(""));
@@ -138,21 +142,22 @@ Response remove(ApiContext& context, const Request& request) {
     if (found.error().code == ENOENT) return Response::message(404, kNoSuchVolume);
     return Response::message(500, found.error().message);
   }
-  if (auto removed = remove_volume(*context.storage, repo, *found); !removed)
+  if (auto removed = remove_volume(**storage, repo, *found); !removed)
     return failure(removed.error());
   return Response::json(200, nlohmann::json{{"id", found->name}});
 }
 
 // Every volume that no container mounts; the names removed, in the order removed.
 Response prune(ApiContext& context) {
-  if (auto refused = storage_not_ready(context)) return *refused;
+  auto storage = ready_storage(context);
+  if (!storage) return storage.error();
   std::lock_guard lock(change_mutex());
   VolumeRepository repo(*context.store);
   auto unused = repo.unused();
   if (!unused) return Response::message(500, unused.error().message);
   nlohmann::json pruned = nlohmann::json::array();
   for (const auto& v : *unused) {
-    if (auto removed = remove_volume(*context.storage, repo, v); !removed)
+    if (auto removed = remove_volume(**storage, repo, v); !removed)
       return Response::message(500, removed.error().message);
     pruned.push_back(v.name);
   }

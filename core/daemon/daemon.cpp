@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <thread>
+
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -24,9 +26,12 @@ struct Daemon::State {
   Pidfile pidfile;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<plugin::Registry> plugins;
-  std::unique_ptr<storage::Storage> storage;  // null while storage is not ready
+  std::unique_ptr<storage::Storage> storage;  // set once by storage_opener
+  api::StorageSlot storage_slot;
   api::ApiContext context;
   api::Router router;
+  // Opens storage after the listeners are up; joined before storage goes.
+  std::jthread storage_opener;
   std::unique_ptr<api::Server> server;  // last: stopped before what its handlers use
 };
 
@@ -40,26 +45,29 @@ Result<void> make_private_dir(const std::filesystem::path& dir) {
   return {};
 }
 
-// Make storage usable without creating a pool (that is `kleened init`'s job). A daemon whose
-// storage is not ready still serves; image and volume endpoints report the returned reason.
-std::string open_storage(plugin::Registry& plugins, const config::DaemonConfig& config,
-                         std::unique_ptr<storage::Storage>& out) {
+// Make storage usable (start the service, import the pool, create missing datasets) without
+// creating a pool: that is `kleened init`'s job. Runs after kleened listens; a daemon whose
+// storage is not ready still serves, and image and volume endpoints report the reason.
+void open_storage(plugin::Registry& plugins, const config::DaemonConfig& config,
+                  std::unique_ptr<storage::Storage>& out, api::StorageSlot& slot) {
   auto storage = storage::Storage::open(plugins, config);
   if (!storage) {
     spdlog::warn("storage is not ready: {}; run 'kleened init'", storage.error().message);
-    return storage.error().message;
+    slot.set_failed(storage.error().message);
+    return;
   }
   auto steps = (*storage)->init({});
   if (!steps) {
     spdlog::warn("storage is not ready: {}; run 'kleened init'", steps.error().message);
-    return steps.error().message;
+    slot.set_failed(steps.error().message);
+    return;
   }
   for (const auto& step : *steps) {
     if (step.value("change", false)) spdlog::info("storage: {}", step.value("action", ""));
   }
   spdlog::info("storage ready: {} on {}", config.kleene_root, config.storage_driver);
   out = std::move(*storage);
-  return {};
+  slot.set_ready(out.get());
 }
 
 }  // namespace
@@ -94,13 +102,11 @@ Result<std::unique_ptr<Daemon>> Daemon::start(config::DaemonConfig config, Daemo
     spdlog::info("plugin {} ({} {}) from {}", info.name, plugin::to_string(info.kind), info.version,
                  info.path.string());
 
-  std::string storage_error = open_storage(*state->plugins, cfg, state->storage);
   state->context = api::ApiContext{};
   state->context.config = &state->config;
   state->context.plugins = state->plugins.get();
   state->context.store = state->store.get();
-  state->context.storage = state->storage.get();
-  state->context.storage_error = std::move(storage_error);
+  state->context.storage = &state->storage_slot;
   api::register_routes(state->router, state->context);
 
   api::ServerOptions server_options;
@@ -108,6 +114,9 @@ Result<std::unique_ptr<Daemon>> Daemon::start(config::DaemonConfig config, Daemo
   server_options.max_request_body = cfg.max_request_body;
   state->server = std::make_unique<api::Server>(state->router, std::move(server_options));
   TRY(state->server->start());
+  State* raw = state.get();
+  state->storage_opener = std::jthread(
+      [raw] { open_storage(*raw->plugins, raw->config, raw->storage, raw->storage_slot); });
   spdlog::info("kleened ready");
   return std::unique_ptr<Daemon>(new Daemon(std::move(state)));
 }
@@ -116,8 +125,12 @@ std::vector<std::string> Daemon::listening() const {
   return state_->server->listening();
 }
 
-const std::string& Daemon::storage_error() const {
-  return state_->context.storage_error;
+std::string Daemon::storage_error() const {
+  return state_->storage_slot.error();
+}
+
+std::string Daemon::wait_for_storage() const {
+  return state_->storage_slot.wait();
 }
 
 void Daemon::wait_for_signal() {

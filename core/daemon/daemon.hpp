@@ -26,8 +26,11 @@ class Daemon {
 
   // The URLs actually listening (port 0 resolved).
   std::vector<std::string> listening() const;
-  // Why storage is not ready (what image/volume endpoints report), or "" when it is.
-  const std::string& storage_error() const;
+  // Why storage is not ready (what image/volume endpoints report): "starting" while kleened
+  // opens it in the background, the failure, or "" when it is ready.
+  std::string storage_error() const;
+  // Block until storage has been opened or has failed; returns storage_error().
+  std::string wait_for_storage() const;
   // Block until SIGTERM or SIGINT (needs handle_signals).
   void wait_for_signal();
   // Stop serving, close connections, remove the socket files and the pidfile. Idempotent.

@@ -85,7 +85,11 @@ int main(int argc, char* argv[]) {
   auto daemon = kleene::daemon::Daemon::start(std::move(*config), options);
   if (!daemon) return fail(notifier, daemon.error().message, 1);
 
-  notifier.send({{"pid", ::getpid()}, {"listening", (*daemon)->listening()}});
+  // Ready means storage is settled too, so `klee image ...` right after start-up finds it.
+  const std::string storage = (*daemon)->wait_for_storage();
+  notifier.send({{"pid", ::getpid()},
+                 {"listening", (*daemon)->listening()},
+                 {"storage", storage.empty() ? std::string("ready") : storage}});
   (*daemon)->wait_for_signal();
   (*daemon)->stop();
   return 0;

@@ -69,6 +69,10 @@ bool ensure_service(const Cli& cli, Plan& plan) {
     return true;
   }
   const auto& settings = cli.settings();
+  if (settings.zfs_fuse.empty())
+    throw sdk::Error(KLEENE_E_NOT_FOUND,
+                     "ZFS is not available: no /dev/zfs, no zfs-fuse answers, and "
+                     "plugins.zfs.zfs_fuse is empty (never start it)");
   plan.change("start zfs-fuse", [&] {
     auto started = cli.run({settings.zfs_fuse, "--pidfile", settings.zfs_fuse_pidfile});
     // A non-zero exit may be another zfs-fuse that won the race: what counts is an answer.

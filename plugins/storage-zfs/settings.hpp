@@ -12,6 +12,7 @@ namespace kleene::zfs {
 struct Settings {
   std::string zfs = "/usr/sbin/zfs";
   std::string zpool = "/usr/sbin/zpool";
+  // Started when neither kernel ZFS nor a running zfs-fuse answers. Empty: never start it.
   std::string zfs_fuse = "/usr/sbin/zfs-fuse";
   std::string zfs_fuse_pidfile = "/var/run/zfs-fuse.pid";
   std::string cp = "/usr/bin/cp";
@@ -23,6 +24,10 @@ struct Settings {
   // zfs-fuse deadlocks under concurrent commands from several processes: with zfs-fuse (no
   // /dev/zfs) every zfs/zpool command holds an flock on this file. Empty: no lock.
   std::string command_lock = "/run/kleene-zfs-fuse.lock";
+  // Every zfs/zpool command runs under `timeout` (coreutils) and is killed after
+  // command_timeout: a wedged zfs-fuse must not hang kleened. Empty path: no limit.
+  std::string timeout = "/usr/bin/timeout";
+  int command_timeout_seconds = 300;
   int busy_retries = 6;  // attempts at an operation that zfs-fuse reports busy
   std::chrono::milliseconds service_timeout{20000};  // wait for a started zfs-fuse
 };

@@ -78,6 +78,11 @@ plugin_dirs:
 run_dir: ${work}/run
 pidfile: ${work}/kleened.pid
 metadata_db: ${work}/db/metadata.sqlite
+# This test is about plugins: storage must neither start zfs-fuse nor import a pool of the host.
+plugins:
+  zfs:
+    zfs_fuse: ""
+    pool_file: ${work}/no-pool.img
 YAML
 # The ready line arrives through a FIFO: the read blocks until kleened listens (or dies,
 # closing its end), bounded by timeout; no sleeping.

@@ -113,16 +113,15 @@ TEST_F(KleenedInitTest, ServingWithoutAPoolKeepsTheReasonAndWithOneIsReady) {
   {
     auto daemon = daemon::Daemon::start(*config, options);
     ASSERT_TRUE(daemon) << daemon.error().message;
-    EXPECT_NE((*daemon)->storage_error().find("pool " + pool_name_ + " does not exist"),
-              std::string::npos)
-        << (*daemon)->storage_error();
+    const std::string reason = (*daemon)->wait_for_storage();
+    EXPECT_NE(reason.find("pool " + pool_name_ + " does not exist"), std::string::npos) << reason;
     EXPECT_FALSE(fs::exists(file_));
   }
   ASSERT_EQ(kleened({"init"}).exit_code, 0);
   {
     auto daemon = daemon::Daemon::start(*config, options);
     ASSERT_TRUE(daemon) << daemon.error().message;
-    EXPECT_EQ((*daemon)->storage_error(), "");
+    EXPECT_EQ((*daemon)->wait_for_storage(), "");
   }
 }
 

@@ -1,0 +1,121 @@
+// The storage-zfs plugin's guards against a ZFS service that hangs or is missing, run against
+// stand-in zfs/zpool programs (no ZFS needed): a command that does not finish is stopped after
+// command_timeout with a message saying so, and with zfs_fuse empty the plugin never starts one.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include "plugin/registry.hpp"
+#include "storage/storage.hpp"
+
+namespace kleene::storage::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A private scratch directory, removed with everything in it.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string pattern = (fs::temp_directory_path() / "klguard.XXXXXX").string();
+    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+class PluginGuardTest : public ::testing::Test {
+ protected:
+  // A stand-in tool: a shell script at dir/name with the given body.
+  std::string tool(const std::string& name, const std::string& body) {
+    const fs::path path = dir_.path() / name;
+    std::ofstream(path) << "#!/bin/sh\n" << body << "\n";
+    ::chmod(path.c_str(), 0755);
+    return path.string();
+  }
+
+  void load(nlohmann::json config) {
+    config["command_lock"] = "";
+    config["pool_file"] = (dir_.path() / "pool.img").string();
+    plugin::HostOptions options;
+    options.plugin_config = {{"zfs", config}};
+    registry_ = std::make_unique<plugin::Registry>(options);
+    auto loaded = registry_->load_file(KLEENE_BUILT_PLUGIN_DIR "/storage-zfs.so");
+    ASSERT_TRUE(loaded) << loaded.error().message;
+    storage_ =
+        std::make_unique<Storage>(*registry_->find("zfs", plugin::Kind::storage), "klguard/kleene");
+  }
+
+  ScratchDir dir_;
+  std::unique_ptr<plugin::Registry> registry_;
+  std::unique_ptr<Storage> storage_;
+};
+
+TEST_F(PluginGuardTest, AHangingCommandIsStoppedAfterCommandTimeout) {
+  // The stand-in records its PID, then waits for ever.
+  const fs::path pidfile = dir_.path() / "zfs.pid";
+  load({{"zfs", tool("zfs", "echo $$ > " + pidfile.string() + "\nexec sleep 600")},
+        {"zpool", tool("zpool", "exit 0")},
+        {"command_timeout", 1}});
+  const auto started = std::chrono::steady_clock::now();
+  auto mountpoint = storage_->mountpoint("klguard/kleene");
+  const auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_FALSE(mountpoint);
+  EXPECT_NE(mountpoint.error().message.find("zfs did not finish within 1 s"), std::string::npos)
+      << mountpoint.error().message;
+  EXPECT_LT(took, std::chrono::seconds(8));
+  // timeout(1) has ended the hanging program: its PID is gone (or reused by another program).
+  std::ifstream in(pidfile);
+  pid_t pid = 0;
+  ASSERT_TRUE(in >> pid);
+  std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+  std::string name;
+  if (comm >> name) {
+    EXPECT_NE(name, "sleep");
+  }
+}
+
+TEST_F(PluginGuardTest, WithZfsFuseEmptyNoServiceIsStarted) {
+  load({{"zfs", tool("zfs", "exit 1")},
+        {"zpool", tool("zpool", "echo 'no ZFS here' >&2\nexit 1")},
+        {"zfs_fuse", ""},
+        {"timeout", ""}});
+  if (fs::exists("/dev/zfs")) GTEST_SKIP() << "kernel ZFS answers on this host";
+  auto steps = storage_->init({});
+  ASSERT_FALSE(steps);
+  EXPECT_EQ(steps.error().code, ENOENT);
+  EXPECT_NE(steps.error().message.find("plugins.zfs.zfs_fuse is empty"), std::string::npos)
+      << steps.error().message;
+}
+
+TEST_F(PluginGuardTest, BadGuardSettingsAreRefusedNamingTheKey) {
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, nlohmann::json>>{{"command_timeout", 0},
+                                                           {"command_timeout", "60"},
+                                                           {"timeout", "timeout"},
+                                                           {"zfs_fuse", "zfs-fuse"}}) {
+    SCOPED_TRACE(key + " = " + value.dump());
+    plugin::HostOptions options;
+    options.plugin_config = {{"zfs", {{key, value}}}};
+    plugin::Registry registry(options);
+    // The plugin refuses its settings when created: loading fails naming plugins.zfs.<key>.
+    auto loaded = registry.load_file(KLEENE_BUILT_PLUGIN_DIR "/storage-zfs.so");
+    ASSERT_FALSE(loaded);
+    EXPECT_NE(loaded.error().message.find("plugins.zfs." + key), std::string::npos)
+        << loaded.error().message;
+  }
+}
+
+}  // namespace
+}  // namespace kleene::storage::testing

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "names.hpp"
@@ -57,6 +58,24 @@ void wait_for_service(const Cli& cli) {
   }
 }
 
+// zfs-fuse refuses to start (exit 1, no message) while its pidfile exists, also when the PID in
+// it is long gone (a crash, a kill -9, a reboot without tmpfs /run): remove such a file.
+void remove_stale_pidfile(const Cli& cli) {
+  const std::string& path = cli.settings().zfs_fuse_pidfile;
+  std::ifstream in(path);
+  if (!in) return;
+  long pid = 0;
+  in >> pid;
+  if (pid > 0) {
+    std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+    std::string name;
+    if (comm >> name && name == "zfs-fuse") return;  // alive: let zfs-fuse decide
+  }
+  if (::unlink(path.c_str()) == 0)
+    cli.host().info("removed stale zfs-fuse pidfile " + path + " (PID " + std::to_string(pid) +
+                    " is not running)");
+}
+
 // Returns whether ZFS can be queried now (false only in a dry run that would start zfs-fuse).
 bool ensure_service(const Cli& cli, Plan& plan) {
   std::error_code ec;
@@ -74,6 +93,7 @@ bool ensure_service(const Cli& cli, Plan& plan) {
                      "ZFS is not available: no /dev/zfs, no zfs-fuse answers, and "
                      "plugins.zfs.zfs_fuse is empty (never start it)");
   plan.change("start zfs-fuse", [&] {
+    remove_stale_pidfile(cli);
     auto started = cli.run({settings.zfs_fuse, "--pidfile", settings.zfs_fuse_pidfile});
     // A non-zero exit may be another zfs-fuse that won the race: what counts is an answer.
     if (started.exit_code != 0)

@@ -3,6 +3,7 @@
 // command_timeout with a message saying so, and with zfs_fuse empty the plugin never starts one.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -97,6 +98,29 @@ TEST_F(PluginGuardTest, WithZfsFuseEmptyNoServiceIsStarted) {
   EXPECT_EQ(steps.error().code, ENOENT);
   EXPECT_NE(steps.error().message.find("plugins.zfs.zfs_fuse is empty"), std::string::npos)
       << steps.error().message;
+}
+
+TEST_F(PluginGuardTest, AStalePidfileDoesNotKeepZfsFuseFromStarting) {
+  if (fs::exists("/dev/zfs")) GTEST_SKIP() << "kernel ZFS answers on this host";
+  // Like zfs-fuse: refuse (exit 1, silently) while the pidfile exists; the stand-in zpool
+  // answers once the stand-in zfs-fuse has "started".
+  const fs::path started = dir_.path() / "started";
+  const fs::path pidfile = dir_.path() / "zfs-fuse.pid";
+  const pid_t dead = ::fork();
+  if (dead == 0) ::_exit(0);
+  ASSERT_GT(dead, 0);
+  ASSERT_EQ(::waitpid(dead, nullptr, 0), dead);  // reaped: its PID names no process now
+  std::ofstream(pidfile) << dead << "\n";
+  load({{"zfs", tool("zfs", "exit 0")},
+        {"zpool", tool("zpool", "[ -e " + started.string() + " ]")},
+        {"zfs_fuse", tool("zfs-fuse", "[ -e \"$2\" ] && exit 1\ntouch " + started.string())},
+        {"zfs_fuse_pidfile", pidfile.string()},
+        {"timeout", ""}});
+  auto steps = storage_->init({.create_pool = false, .dry_run = false});
+  ASSERT_TRUE(steps) << steps.error().message;
+  EXPECT_EQ((*steps)[0].at("action"), "start zfs-fuse");
+  EXPECT_TRUE(fs::exists(started));
+  EXPECT_FALSE(fs::exists(pidfile));
 }
 
 TEST_F(PluginGuardTest, BadGuardSettingsAreRefusedNamingTheKey) {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -172,6 +173,18 @@ class Parser {
     return {};
   }
 
+  // A number of seconds (fractions allowed) from min to max.
+  Result<std::chrono::milliseconds> seconds_of(const YAML::Node& value, const std::string& key,
+                                               double min, double max) const {
+    const std::string text = TRY(string_of(value, key));
+    char* end = nullptr;
+    const double seconds = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || !(seconds >= min) || seconds > max)
+      return fail(key, "expected seconds from " + std::to_string(static_cast<long long>(min)) +
+                           " to " + std::to_string(static_cast<long long>(max)));
+    return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+  }
+
   Result<void> key_of(const std::string& key, const YAML::Node& value, DaemonConfig& config) const {
     if (key == "kleene_root")
       config.kleene_root = TRY(string_of(value, key));
@@ -202,6 +215,8 @@ class Parser {
       config.metadata_db = TRY(absolute_path_of(value, key));
     else if (key == "max_request_body")
       config.max_request_body = TRY(size_of(value, key));
+    else if (key == "plugin_command_timeout")
+      config.plugin_command_timeout = TRY(seconds_of(value, key, 1, 86400));
     else if (kIgnoredKeys.contains(key))
       config.ignored_keys.push_back(key);
     else

@@ -3,6 +3,7 @@
 //   config /etc/kleened/config.yaml: api_listening_sockets[1].tlscert: cannot read /x: ...
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -64,6 +65,8 @@ struct DaemonConfig {
   std::filesystem::path pidfile = "/var/run/kleened.pid";
   std::filesystem::path metadata_db = "/var/lib/kleene/metadata.sqlite";
   uint64_t max_request_body = 8 * 1024 * 1024;
+  // How long a host command run by a plugin (zfs, zpool, ...) may take before it is stopped.
+  std::chrono::milliseconds plugin_command_timeout{300000};
   // Kleene keys that have no meaning on Linux and were present (logged as ignored).
   std::vector<std::string> ignored_keys;
 };

@@ -96,7 +96,8 @@ Result<std::unique_ptr<Daemon>> Daemon::start(config::DaemonConfig config, Daemo
   if (!store) return std::unexpected(store.error().wrap("metadata_db " + cfg.metadata_db.string()));
   state->store = std::move(*store);
 
-  state->plugins = std::make_unique<plugin::Registry>(plugin::HostOptions{cfg.plugins});
+  state->plugins = std::make_unique<plugin::Registry>(plugin::HostOptions{
+      .plugin_config = cfg.plugins, .command_timeout = cfg.plugin_command_timeout});
   state->plugins->load_directories(cfg.plugin_dirs);
   for (const auto& info : state->plugins->list())
     spdlog::info("plugin {} ({} {}) from {}", info.name, plugin::to_string(info.kind), info.version,

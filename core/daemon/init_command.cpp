@@ -11,7 +11,8 @@ int run_init(const config::DaemonConfig& config, bool dry_run, std::ostream& out
              std::ostream& err) {
   // The steps are the output; plugin loading chatter would only bury them.
   spdlog::set_level(spdlog::level::warn);
-  plugin::Registry plugins(plugin::HostOptions{config.plugins});
+  plugin::Registry plugins(plugin::HostOptions{.plugin_config = config.plugins,
+                                               .command_timeout = config.plugin_command_timeout});
   plugins.load_directories(config.plugin_dirs);
   auto storage = storage::Storage::open(plugins, config);
   if (!storage) {

@@ -71,7 +71,14 @@ int run_command_service(void* host_ctx, const char* const* argv, const char* con
     if (stdin_data != nullptr) spec.stdin_data.assign(stdin_data, stdin_len);
     spdlog::debug("[plugin {}] run {}", self->plugin_name(), spec.argv.front());
 
+    if (self->command_timeout().count() > 0) spec.timeout = self->command_timeout();
     auto result = run_process(spec);
+    if (!result && result.error().code == ETIMEDOUT) {
+      const auto seconds = std::chrono::duration<double>(self->command_timeout()).count();
+      append(err, fmt::format("{} did not finish within {:g} s and was stopped", spec.argv.front(),
+                              seconds));
+      return KLEENE_E_FAILED;
+    }
     if (!result) {
       append(err, result.error().message);
       return status_for_errno(result.error().code);

@@ -36,6 +36,9 @@ class PluginInstance final : public LoadedPlugin {
 
   // Calls the plugin's create() with its config; the plugin is usable only after this.
   Result<void> create(const nlohmann::json& config);
+  void set_command_timeout(std::chrono::milliseconds timeout) {
+    host_.set_command_timeout(timeout);
+  }
 
   const PluginInfo& info() const override { return info_; }
   bool supports(std::string_view op) const override;

@@ -73,6 +73,7 @@ Result<void> Registry::load_file(const std::filesystem::path& path) {
         path, Error{EEXIST, fmt::format("duplicate plugin name \"{}\": already loaded from {}",
                                         info.name, first->info().path.string())});
   }
+  plugin->set_command_timeout(impl_->options.command_timeout);
   if (auto created = plugin->create(impl_->config_for(info.name)); !created) {
     return impl_->refuse(path, created.error().wrap("create failed"));
   }

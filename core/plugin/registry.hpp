@@ -2,6 +2,7 @@
 // gives the rest of the core a C++ face for calling them. Implemented in core/plugin/.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -55,6 +56,9 @@ class LoadedPlugin {
 struct HostOptions {
   // Plugin-specific configuration by plugin name, passed to create() (default "{}").
   nlohmann::json plugin_config = nlohmann::json::object();
+  // How long a host command a plugin runs (run_command) may take before it is stopped; 0: no
+  // limit. Guards kleened against a wedged tool (e.g. a hanging zfs-fuse).
+  std::chrono::milliseconds command_timeout{0};
 };
 
 class Registry {

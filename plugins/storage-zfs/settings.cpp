@@ -66,9 +66,9 @@ Settings parse_settings(const nlohmann::json& config) {
   Settings settings;
   if (!config.is_object()) bad("", "expected a map of settings");
   static const char* const kKeys[] = {
-      "zfs",          "zpool",     "zfs_fuse",        "zfs_fuse_pidfile", "cp",
-      "pool_file",    "pool_size", "pool_mountpoint", "pool_cachefile",   "busy_retries",
-      "command_lock", "timeout",   "command_timeout"};
+      "zfs",         "zpool",     "zfs_fuse",        "zfs_fuse_pidfile", "cp",
+      "pool_file",   "pool_size", "pool_mountpoint", "pool_cachefile",   "busy_retries",
+      "command_lock"};
   for (const auto& item : config.items()) {
     if (std::find(std::begin(kKeys), std::end(kKeys), item.key()) == std::end(kKeys))
       bad(item.key(), "unknown key");
@@ -76,7 +76,6 @@ Settings parse_settings(const nlohmann::json& config) {
   path_of(config, "zfs", settings.zfs);
   path_of(config, "zpool", settings.zpool);
   path_of(config, "zfs_fuse", settings.zfs_fuse, true);
-  path_of(config, "timeout", settings.timeout, true);
   path_of(config, "zfs_fuse_pidfile", settings.zfs_fuse_pidfile);
   path_of(config, "cp", settings.cp);
   path_of(config, "pool_file", settings.pool_file);
@@ -98,12 +97,6 @@ Settings parse_settings(const nlohmann::json& config) {
     settings.pool_bytes = parse_size(settings.pool_size);
     if (settings.pool_bytes < (std::uint64_t{64} << 20))
       bad("pool_size", "expected a size of at least 64M, such as 8G");
-  }
-  if (config.contains("command_timeout")) {
-    const auto& value = config.at("command_timeout");
-    if (!value.is_number_integer() || value.get<long long>() < 1 || value.get<long long>() > 86400)
-      bad("command_timeout", "expected a number of seconds from 1 to 86400");
-    settings.command_timeout_seconds = value.get<int>();
   }
   if (config.contains("busy_retries")) {
     const auto& value = config.at("busy_retries");

@@ -24,10 +24,6 @@ struct Settings {
   // zfs-fuse deadlocks under concurrent commands from several processes: with zfs-fuse (no
   // /dev/zfs) every zfs/zpool command holds an flock on this file. Empty: no lock.
   std::string command_lock = "/run/kleene-zfs-fuse.lock";
-  // Every zfs/zpool command runs under `timeout` (coreutils) and is killed after
-  // command_timeout: a wedged zfs-fuse must not hang kleened. Empty path: no limit.
-  std::string timeout = "/usr/bin/timeout";
-  int command_timeout_seconds = 300;
   int busy_retries = 6;  // attempts at an operation that zfs-fuse reports busy
   std::chrono::milliseconds service_timeout{20000};  // wait for a started zfs-fuse
 };

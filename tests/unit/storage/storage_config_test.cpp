@@ -31,5 +31,18 @@ TEST(StorageConfig, PluginSettingsReachThePluginAsJson) {
   EXPECT_EQ(config->plugins["zfs"]["busy_retries"], 3);
 }
 
+TEST(StorageConfig, PluginCommandTimeoutIsSecondsWithADefault) {
+  EXPECT_EQ(default_config().plugin_command_timeout, std::chrono::seconds(300));
+  auto config = parse_config("plugin_command_timeout: 2.5\n", "/x.yaml");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->plugin_command_timeout, std::chrono::milliseconds(2500));
+  for (const char* bad : {"0", "-1", "ten", "100000", "[1]"}) {
+    auto refused = parse_config(std::string("plugin_command_timeout: ") + bad + "\n", "/x.yaml");
+    ASSERT_FALSE(refused) << bad;
+    EXPECT_NE(refused.error().message.find("plugin_command_timeout: expected"), std::string::npos)
+        << refused.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace kleene::config

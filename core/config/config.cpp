@@ -217,6 +217,10 @@ class Parser {
       config.max_request_body = TRY(size_of(value, key));
     else if (key == "plugin_command_timeout")
       config.plugin_command_timeout = TRY(seconds_of(value, key, 1, 86400));
+    else if (key == "keeper_path")
+      config.keeper_path = TRY(absolute_path_of(value, key));
+    else if (key == "stop_timeout")
+      config.stop_timeout = TRY(seconds_of(value, key, 0, 3600));
     else if (kIgnoredKeys.contains(key))
       config.ignored_keys.push_back(key);
     else
@@ -235,6 +239,7 @@ DaemonConfig default_config() {
   config.api_listening_sockets.push_back(
       parse_address(std::string("http://") + KLEENE_DEFAULT_SOCKET).value());
   config.plugin_dirs.emplace_back(KLEENE_PLUGIN_INSTALL_DIR);
+  config.keeper_path = KLEENE_KEEPER_PATH;
   return config;
 }
 

@@ -67,6 +67,11 @@ struct DaemonConfig {
   uint64_t max_request_body = 8 * 1024 * 1024;
   // How long a host command run by a plugin (zfs, zpool, ...) may take before it is stopped.
   std::chrono::milliseconds plugin_command_timeout{300000};
+  // The per-container keeper executable (core/runtime/keeper); default_config() sets the
+  // installed one.
+  std::filesystem::path keeper_path;
+  // Container stop: SIGTERM to every process, SIGKILL after this long (0 = at once).
+  std::chrono::milliseconds stop_timeout{10000};
   // Kleene keys that have no meaning on Linux and were present (logged as ignored).
   std::vector<std::string> ignored_keys;
 };

@@ -74,6 +74,7 @@ DaemonProcess::DaemonProcess(const TempDir& dir, std::string name)
       {"log_level", "debug"},
       {"log_file", log_file()},
       {"plugin_dirs", json::array({paths::plugin_dir()})},
+      {"keeper_path", paths::keeper()},
       {"run_dir", dir_.file(name_ + "-run")},
       {"pidfile", pidfile()},
       {"metadata_db", dir_.file(name_ + "-db/metadata.sqlite")},

@@ -49,6 +49,44 @@ void add_children(HostSnapshot& snapshot) {
   }
 }
 
+// Processes of ours wherever they were reparented: keepers and the processes of containers
+// (in a pid namespace other than ours).
+void add_our_processes(HostSnapshot& snapshot) {
+  std::error_code ec;
+  std::string own_ns;
+  {
+    char buf[64] = {};
+    ssize_t n = ::readlink("/proc/self/ns/pid", buf, sizeof buf - 1);
+    if (n > 0) own_ns.assign(buf, static_cast<size_t>(n));
+  }
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    std::string pid = entry.path().filename();
+    if (!std::ranges::all_of(pid, ::isdigit)) continue;
+    std::string comm;
+    std::ifstream(entry.path() / "comm") >> comm;
+    if (comm == "kleene-keeper") snapshot.insert("keeper " + pid);
+    char buf[64] = {};
+    ssize_t n = ::readlink((entry.path() / "ns/pid").c_str(), buf, sizeof buf - 1);
+    if (n > 0 && std::string(buf, static_cast<size_t>(n)) != own_ns)
+      snapshot.insert("process in another pid namespace " + pid + " " + comm);
+  }
+}
+
+// Our cgroups in every v1 hierarchy and in the unified one.
+void add_cgroups(HostSnapshot& snapshot) {
+  std::error_code ec;
+  for (const auto& hierarchy : std::filesystem::directory_iterator("/sys/fs/cgroup", ec)) {
+    for (const std::filesystem::path& group :
+         {hierarchy.path() / "kleene", hierarchy.path() / "kleene-it"}) {
+      std::error_code inner;
+      if (!std::filesystem::is_directory(group, inner)) continue;
+      for (const auto& entry : std::filesystem::directory_iterator(group, inner)) {
+        if (entry.is_directory(inner)) snapshot.insert("cgroup " + entry.path().string());
+      }
+    }
+  }
+}
+
 void add_links(HostSnapshot& snapshot) {
   for (const auto& line : tool_lines("ip", {"-o", "link", "show"})) {
     // "12: klbr0@if3: <BROADCAST,...> ..."
@@ -95,6 +133,8 @@ void add_temp_dirs(HostSnapshot& snapshot) {
 HostSnapshot take_host_snapshot() {
   HostSnapshot snapshot;
   add_children(snapshot);  // first: the tools run below are children for a moment
+  add_our_processes(snapshot);
+  add_cgroups(snapshot);
   add_links(snapshot);
   for (const auto& line : tool_lines("ip", {"netns", "list"})) {
     snapshot.insert("netns " + line.substr(0, line.find(' ')));

@@ -14,6 +14,12 @@ inline std::string klee() {
 inline std::string plugin_dir() {
   return KLEENE_IT_PLUGIN_DIR;
 }
+inline std::string keeper() {
+  return KLEENE_IT_KEEPER;
+}
+inline std::string fixtures() {
+  return KLEENE_IT_FIXTURES;
+}
 inline std::string version() {
   return KLEENE_IT_VERSION;
 }

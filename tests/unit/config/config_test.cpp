@@ -274,5 +274,24 @@ TEST(LogLevel, RoundTrip) {
   EXPECT_EQ(to_string(LogLevel::notice), "notice");
 }
 
+TEST_F(ConfigTest, ContainerKeys) {
+  auto defaults = parse_config("", "x.yaml");
+  ASSERT_TRUE(defaults) << defaults.error().message;
+  EXPECT_EQ(defaults->stop_timeout, std::chrono::seconds(10));
+  EXPECT_TRUE(defaults->keeper_path.is_absolute());
+  EXPECT_EQ(defaults->keeper_path.filename(), "kleene-keeper");
+
+  auto set = parse_config("keeper_path: /opt/k/keeper\nstop_timeout: 0.5\n", "x.yaml");
+  ASSERT_TRUE(set) << set.error().message;
+  EXPECT_EQ(set->keeper_path, "/opt/k/keeper");
+  EXPECT_EQ(set->stop_timeout, std::chrono::milliseconds(500));
+
+  for (const char* bad : {"stop_timeout: -1\n", "stop_timeout: 3601\n", "stop_timeout: x\n",
+                          "keeper_path: relative/keeper\n"}) {
+    auto result = parse_config(bad, "x.yaml");
+    EXPECT_FALSE(result) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace kleene::config

@@ -19,6 +19,9 @@ struct DaemonConfig;
 namespace kleene::storage {
 class Storage;
 }
+namespace kleene::runtime {
+class Runtime;
+}
 
 namespace kleene::api {
 
@@ -69,6 +72,8 @@ struct ApiContext {
   // Handlers answer 500 "storage is not ready: <reason>; run 'kleened init'" while it has no
   // storage (see storage_ready.hpp). Null: no storage at all.
   const StorageSlot* storage = nullptr;
+  // The container runtime (keepers). Null in tests without containers.
+  runtime::Runtime* runtime = nullptr;
 };
 
 // One per resource file (core/api/<resource>.cpp); later issues replace the stubs.

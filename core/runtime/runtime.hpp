@@ -10,7 +10,8 @@
 // and exits.
 //
 // Thread-safety: Runtime is thread-safe. An Execution is used by two threads at most: one
-// calling next(), one calling write_stdin()/close_stdin()/resize()/detach().
+// calling next(), one calling write_stdin()/close_stdin()/resize(). Destroying an Execution detaches from the
+// process, which keeps running.
 #pragma once
 
 #include <sys/types.h>

@@ -1,6 +1,6 @@
 // What kleened asks the runtime for: a container (its root, mounts, namespaces, limits) and
-// processes inside it. Plain data; serialised to JSON between kleened and the keeper
-// (spec_json.hpp), so every field has a JSON form.
+// processes inside it. Plain data; serialised between kleened and the keeper by
+// runtime/protocol.hpp (binary frames).
 #pragma once
 
 #include <filesystem>

@@ -64,6 +64,11 @@ void add_our_processes(HostSnapshot& snapshot) {
     if (!std::ranges::all_of(pid, ::isdigit)) continue;
     std::string comm;
     std::ifstream(entry.path() / "comm") >> comm;
+    // An exited process PID 1 has not reaped yet (this host's PID 1 reaps late) is gone.
+    std::string stat;
+    std::getline(std::ifstream(entry.path() / "stat"), stat);
+    const auto paren = stat.rfind(')');
+    if (paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z') continue;
     if (comm == "kleene-keeper") snapshot.insert("keeper " + pid);
     char buf[64] = {};
     ssize_t n = ::readlink((entry.path() / "ns/pid").c_str(), buf, sizeof buf - 1);

@@ -1,0 +1,193 @@
+// resolve_user on a temp root, final_env, the capability allow-list.
+#include <linux/capability.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "runtime/sandbox/internal.hpp"
+
+namespace kleene::runtime::sandbox {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempRoot : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char templ[] = "/dev/shm/kl-sandbox-users-XXXXXX";
+    ASSERT_NE(::mkdtemp(templ), nullptr);
+    root_ = templ;
+    fs::create_directories(root_ / "etc");
+  }
+  void TearDown() override { fs::remove_all(root_); }
+  void write(const fs::path& rel, const std::string& text) { std::ofstream(root_ / rel) << text; }
+  void standard_files() {
+    write("etc/passwd",
+          "root:x:0:0:root:/root:/bin/sh\n"
+          "# a comment\n"
+          "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+          "broken line\n"
+          "www:x:33:33:www-data:/var/www:\n"
+          "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n");
+    write("etc/group",
+          "root:x:0:\n"
+          "daemon:x:1:www\n"
+          "tty:x:5:\n"
+          "audio:x:29:www,nobody\n"
+          "www-data:x:33:\n"
+          "nogroup:x:65534:\n");
+  }
+  fs::path root_;
+};
+
+TEST_F(TempRoot, EmptyUserIsRoot) {
+  standard_files();
+  const auto who = resolve_user_at(root_, "");
+  ASSERT_TRUE(who.has_value()) << who.error().message;
+  EXPECT_EQ(who->uid, 0U);
+  EXPECT_EQ(who->gid, 0U);
+  EXPECT_EQ(who->name, "root");
+  EXPECT_EQ(who->home, "/root");
+  EXPECT_EQ(who->shell, "/bin/sh");
+  EXPECT_TRUE(who->groups.empty());
+}
+
+TEST_F(TempRoot, NamesAndNumbers) {
+  standard_files();
+  auto who = resolve_user_at(root_, "www");
+  ASSERT_TRUE(who.has_value()) << who.error().message;
+  EXPECT_EQ(who->uid, 33U);
+  EXPECT_EQ(who->gid, 33U);
+  EXPECT_EQ(who->home, "/var/www");
+  EXPECT_EQ(who->shell, "/bin/sh");  // empty shell field: the default
+  EXPECT_EQ(who->groups, (std::vector<gid_t>{1, 29}));
+
+  who = resolve_user_at(root_, "65534");
+  ASSERT_TRUE(who.has_value());
+  EXPECT_EQ(who->name, "nobody");
+  EXPECT_EQ(who->gid, 65534U);
+  EXPECT_EQ(who->groups, std::vector<gid_t>{29});
+
+  who = resolve_user_at(root_, "1000");  // not in passwd: allowed, gid 0
+  ASSERT_TRUE(who.has_value());
+  EXPECT_EQ(who->uid, 1000U);
+  EXPECT_EQ(who->gid, 0U);
+  EXPECT_EQ(who->home, "/");
+  EXPECT_TRUE(who->groups.empty());
+
+  who = resolve_user_at(root_, "1000:1000");
+  ASSERT_TRUE(who.has_value());
+  EXPECT_EQ(who->uid, 1000U);
+  EXPECT_EQ(who->gid, 1000U);
+
+  who = resolve_user_at(root_, "www:tty");
+  ASSERT_TRUE(who.has_value());
+  EXPECT_EQ(who->uid, 33U);
+  EXPECT_EQ(who->gid, 5U);
+
+  who = resolve_user_at(root_, "daemon:0");
+  ASSERT_TRUE(who.has_value());
+  EXPECT_EQ(who->uid, 1U);
+  EXPECT_EQ(who->gid, 0U);
+}
+
+TEST_F(TempRoot, UnknownUserAndGroup) {
+  standard_files();
+  auto who = resolve_user_at(root_, "ghost");
+  ASSERT_FALSE(who.has_value());
+  EXPECT_EQ(who.error().code, ENOENT);
+  EXPECT_EQ(who.error().message, "unable to find user ghost: no matching entries in passwd file");
+  who = resolve_user_at(root_, "www:ghosts");
+  ASSERT_FALSE(who.has_value());
+  EXPECT_EQ(who.error().code, ENOENT);
+  EXPECT_EQ(who.error().message, "unable to find group ghosts: no matching entries in group file");
+  EXPECT_FALSE(resolve_user_at(root_, "-1").has_value());
+  EXPECT_FALSE(resolve_user_at(root_, "99999999999").has_value());
+}
+
+TEST_F(TempRoot, MissingDatabases) {
+  auto who = resolve_user_at(root_, "");
+  ASSERT_TRUE(who.has_value());
+  EXPECT_EQ(who->uid, 0U);
+  EXPECT_EQ(who->home, "/");
+  who = resolve_user_at(root_, "123:456");
+  ASSERT_TRUE(who.has_value());
+  EXPECT_EQ(who->gid, 456U);
+  EXPECT_FALSE(resolve_user_at(root_, "root").has_value());
+}
+
+TEST_F(TempRoot, SymlinkedPasswdStaysInsideTheRoot) {
+  // /etc/passwd -> /etc/shadow-of-host: must resolve to <root>/etc/..., never the host's file.
+  write("etc/inner", "kl:x:4242:4242:kl:/kl:/bin/sh\n");
+  fs::create_symlink("/etc/inner", root_ / "etc/passwd");
+  fs::create_symlink("../../../../../../etc/group", root_ / "etc/group-link");
+  auto who = resolve_user_at(root_, "kl");
+  ASSERT_TRUE(who.has_value()) << who.error().message;
+  EXPECT_EQ(who->uid, 4242U);
+  // The host's root entry is not visible through the link.
+  fs::remove(root_ / "etc/passwd");
+  fs::create_symlink("/etc/passwd-host-does-not-exist-in-root", root_ / "etc/passwd");
+  EXPECT_FALSE(resolve_user_at(root_, "root").has_value());
+}
+
+TEST(FinalEnv, CleanDefaultsThenEnv) {
+  Credentials who;
+  who.name = "www";
+  who.home = "/var/www";
+  who.shell = "/bin/ash";
+  const auto env =
+      final_env({"A=1", "PATH=/bin", "A=2", "NOEQ", "=x", "B="}, who, true, false, {"LEAK=1"});
+  EXPECT_EQ(env, (std::vector<std::string>{"HOME=/var/www", "USER=www", "SHELL=/bin/ash",
+                                           "PATH=/bin", "A=2", "B="}));
+}
+
+TEST(FinalEnv, TermOnlyWithTty) {
+  const Credentials who;
+  auto env = final_env({}, who, true, true);
+  EXPECT_EQ(
+      env, (std::vector<std::string>{
+               "HOME=/", "USER=root", "SHELL=/bin/sh",
+               "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"}));
+  env = final_env({"TERM=vt100"}, who, true, true);
+  EXPECT_EQ(env.back(), "TERM=vt100");
+  EXPECT_EQ(std::count_if(env.begin(), env.end(),
+                          [](const std::string& e) { return e.starts_with("TERM="); }),
+            1);
+}
+
+TEST(FinalEnv, NoCleanKeepsInherited) {
+  const Credentials who;
+  const auto env = final_env({"B=2", "C=3"}, who, false, false, {"A=1", "B=1", "junk"});
+  EXPECT_EQ(env, (std::vector<std::string>{"A=1", "B=2", "C=3"}));
+}
+
+TEST(Capabilities, DefaultAllowList) {
+  EXPECT_EQ(
+      default_capabilities(),
+      (std::vector<std::string>{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID",
+                                "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_SETFCAP", "CAP_SETGID",
+                                "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT"}));
+  const JailParams defaults;
+  const std::uint64_t base = capability_mask(defaults);
+  EXPECT_EQ(base, 0x800405fbULL);  // Docker's default minus AUDIT_WRITE, MKNOD, NET_RAW
+  JailParams all;
+  all.raw_sockets = all.mlock = all.chflags = true;
+  EXPECT_EQ(capability_mask(all),
+            base | 1ULL << CAP_NET_RAW | 1ULL << CAP_IPC_LOCK | 1ULL << CAP_LINUX_IMMUTABLE);
+}
+
+TEST(Seccomp, OneFilterPerCombination) {
+  JailParams p;
+  const auto base = seccomp_filter_size(p);
+  EXPECT_GT(base, 100U);
+  EXPECT_LT(base, 4096U);  // BPF_MAXINSNS
+  p.raw_sockets = true;
+  EXPECT_NE(seccomp_filter_size(p), base);
+}
+
+}  // namespace
+}  // namespace kleene::runtime::sandbox

@@ -5,7 +5,8 @@ namespace {
 
 Registry build() {
   Registry r;
-  // Groups, in Kleene's order; later issues add container, image, network, volume, exec.
+  // Groups, in Kleene's order; a later issue adds network.
+  r.add(Group{.path = {"container"}, .summary = "Manage containers"});
   r.add(Group{.path = {"image"}, .summary = "Manage images"});
   r.add(Group{.path = {"volume"}, .summary = "Manage volumes"});
   r.add(Group{.path = {"plugin"}, .summary = "Manage plugins"});
@@ -23,6 +24,18 @@ Registry build() {
   r.add(volume_inspect_command());
   r.add(volume_rm_command());
   r.add(volume_prune_command());
+  r.add(container_create_command());
+  r.add(container_run_command());
+  r.add(container_start_command());
+  r.add(container_stop_command());
+  r.add(container_restart_command());
+  r.add(container_rm_command());
+  r.add(container_ls_command());
+  r.add(container_inspect_command());
+  r.add(container_exec_command());
+  r.add(container_prune_command());
+  r.add(container_update_command());
+  r.add(container_rename_command());
   return r;
 }
 

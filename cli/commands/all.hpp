@@ -19,6 +19,18 @@ Command volume_ls_command();
 Command volume_inspect_command();
 Command volume_rm_command();
 Command volume_prune_command();
+Command container_create_command();
+Command container_run_command();
+Command container_start_command();
+Command container_stop_command();
+Command container_restart_command();
+Command container_rm_command();
+Command container_ls_command();
+Command container_inspect_command();
+Command container_exec_command();
+Command container_prune_command();
+Command container_update_command();
+Command container_rename_command();
 
 // The registry with all groups and commands above.
 [[nodiscard]] const Registry& builtin_registry();

@@ -55,18 +55,63 @@ po::options_description command_options(const Command& command) {
   return desc;
 }
 
-// For pass-through commands: options end at the first positional word.
-std::size_t split_options(const po::options_description& desc, std::span<const std::string> args) {
+// How many of `args` are options (with their values) before the first other word; with
+// `known_only`, an option `desc` does not know is such a word too.
+std::size_t split_options(const po::options_description& desc, std::span<const std::string> args,
+                          bool known_only = false) {
   std::size_t i = 0;
   for (; i < args.size(); ++i) {
     const auto& word = args[i];
     if (word == "--" || word.size() < 2 || word.front() != '-') break;
-    if (word.starts_with("--") && word.find('=') != std::string::npos) continue;
-    const std::string name = word.starts_with("--") ? word.substr(2) : word.substr(1, 1);
-    const auto* option = desc.find_nothrow(name, false, false, true);
-    if (option != nullptr && option->semantic()->max_tokens() > 0) ++i;
+    const bool is_long = word.starts_with("--");
+    if (is_long && word.find('=') != std::string::npos) continue;
+    // boost keys short options by "-x". In a cluster ("-it", "-dm SPEC", "-mSPEC") the first
+    // letter that takes a value ends it: the rest of the word, or else the next word, is that.
+    const std::string name = is_long ? word.substr(2) : word.substr(0, 2);
+    const auto* option = desc.find_nothrow(name, false, false, false);
+    if (option == nullptr && known_only) break;
+    if (is_long) {
+      if (option != nullptr && option->semantic()->max_tokens() > 0) ++i;
+      continue;
+    }
+    for (std::size_t at = 1; at < word.size(); ++at) {
+      const auto* letter = desc.find_nothrow(std::string{'-', word[at]}, false, false, false);
+      if (letter == nullptr || letter->semantic()->max_tokens() == 0) continue;
+      if (at + 1 == word.size()) ++i;
+      break;
+    }
   }
-  return i;
+  return std::min(i, args.size());  // a value-taking option at the end: boost reports it
+}
+
+// Pass-through commands (`run IMAGE [COMMAND]...`): options may come before and after the
+// single-word positionals, as Click lets Kleene's klee take `run IMAGE --network host CMD`;
+// the first other word or unknown option after them (or what follows `--`) starts the rest.
+void split_pass_through(const Command& command, const po::options_description& desc,
+                        std::span<const std::string> args, std::vector<std::string>& option_words,
+                        std::vector<std::string>& rest) {
+  std::size_t fixed = 0;
+  for (const auto& p : command.positionals) {
+    if (p.max_count != 1) break;
+    ++fixed;
+  }
+  option_words.clear();
+  rest.clear();
+  std::size_t i = 0;
+  for (;;) {
+    // After the positionals an unknown option starts the command (`run IMAGE sh -c ...`).
+    const auto split = split_options(desc, args.subspan(i), rest.size() == fixed);
+    option_words.insert(option_words.end(), args.begin() + static_cast<std::ptrdiff_t>(i),
+                        args.begin() + static_cast<std::ptrdiff_t>(i + split));
+    i += split;
+    if (i < args.size() && args[i] == "--") {
+      ++i;
+      break;
+    }
+    if (i == args.size() || rest.size() == fixed) break;
+    rest.push_back(args[i++]);
+  }
+  rest.insert(rest.end(), args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
 }
 
 }  // namespace
@@ -154,10 +199,7 @@ int Registry::run_command(const Command& command, const std::string& path,
     all.add(desc);
     po::positional_options_description pos;
     if (command.pass_through) {
-      const auto split = split_options(desc, args);
-      option_words.assign(args.begin(), args.begin() + static_cast<std::ptrdiff_t>(split));
-      rest.assign(args.begin() + static_cast<std::ptrdiff_t>(split), args.end());
-      if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
+      split_pass_through(command, desc, args, option_words, rest);
     } else {
       for (const auto& p : command.positionals) {
         all.add_options()(p.name.c_str(), po::value<std::vector<std::string>>());

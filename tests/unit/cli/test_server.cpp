@@ -11,6 +11,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
+#include <nlohmann/json.hpp>
 
 namespace klee::test {
 namespace {
@@ -30,6 +31,48 @@ const char* kPluginsBody =
     R"({"name":"zfs","kind":"storage","version":"0.1.0","abi":"1.0","capabilities":[],)"
     R"("path":"/x/storage-zfs.so"}])";
 
+const char* kContainersBody =
+    R"([{"id":"c0ffee000001","name":"web","image_id":"aaaaaaaaaaaa","image_name":"busybox",)"
+    R"("image_tag":"latest","cmd":["/bin/sh","-c","sleep 1000"],"created":"2020-01-01T00:00:00Z",)"
+    R"("restart_policy":"on-startup","running":true,"jid":4242},)"
+    R"({"id":"c0ffee000002","name":"old","image_id":"bbbbbbbbbbbb","image_name":"","image_tag":"",)"
+    R"("cmd":["/bin/true"],"created":"2020-01-01T00:00:00Z","restart_policy":"no",)"
+    R"("running":false,"jid":null}])";
+
+// The fake container API (see test_server.hpp); nullopt for other targets.
+std::optional<std::pair<http::status, std::string>> container_route(
+    const http::request<http::string_body>& req) {
+  const auto target = std::string(req.target());
+  const bool post = req.method() == http::verb::post;
+  const bool nothere = target.find("nothere") != std::string::npos ||
+                       req.body().find("\"nothere\"") != std::string::npos;
+  const std::string missing = R"({"message":"no such container"})";
+  if (target == "/containers/create" && post) {
+    if (nothere) return {{http::status::not_found, R"({"message":"no such image 'nothere'"})"}};
+    return {{http::status::created, R"({"id":"c0ffee000001"})"}};
+  }
+  if (target == "/networks/connect" && post) return {{http::status::no_content, ""}};
+  if (target == "/exec/create" && post) {
+    if (nothere) return {{http::status::not_found, missing}};
+    return {{http::status::created, R"({"id":"e0000000001"})"}};
+  }
+  if (target.starts_with("/containers/list")) return {{http::status::ok, kContainersBody}};
+  if (target == "/containers/prune" && post) {
+    return {{http::status::ok, R"(["c0ffee000002"])"}};
+  }
+  if (target.starts_with("/exec/") && target.ends_with("stop") && post) {
+    return {{http::status::ok, R"({"id":"e0000000001"})"}};
+  }
+  if (target.starts_with("/containers/")) {
+    if (nothere) return {{http::status::not_found, missing}};
+    auto id = target.substr(std::string("/containers/").size());
+    id = id.substr(0, id.find('/'));
+    const auto status = target.ends_with("/update") ? http::status::created : http::status::ok;
+    return {{status, R"({"id":")" + id + R"("})"}};
+  }
+  return std::nullopt;
+}
+
 http::response<http::string_body> route(const http::request<http::string_body>& req) {
   http::response<http::string_body> res{http::status::ok, 11};
   res.set(http::field::content_type, "application/json");
@@ -48,6 +91,9 @@ http::response<http::string_body> route(const http::request<http::string_body>& 
   } else if (target == "/echo" && req.method() == http::verb::post) {
     res.result(http::status::created);
     res.body() = req.body();
+  } else if (auto fake = container_route(req)) {
+    res.result(fake->first);
+    res.body() = fake->second;
   } else {
     res.result(http::status::not_found);
     res.set(http::field::content_type, "text/plain");
@@ -55,6 +101,43 @@ http::response<http::string_body> route(const http::request<http::string_body>& 
   }
   res.prepare_payload();
   return res;
+}
+
+template <typename WS>
+void exec_script(WS& ws, beast::flat_buffer& buffer, Recorded& rec, std::mutex& mu) {
+  error_code ec;
+  auto send = [&](std::string_view text) {
+    ws.text(true);
+    ws.write(asio::buffer(text.data(), text.size()), ec);
+  };
+  const auto config = nlohmann::json::parse(rec.ws_config, nullptr, false);
+  if (!config.is_object() || !config.value("attach", false)) {
+    ws.close({websocket::close_code::going_away,
+              R"({"msg_type":"closing","message":"succesfully started execution instance in )"
+              R"(detached mode","data":""})"},
+             ec);
+    return;
+  }
+  send(R"({"msg_type":"starting","message":"","data":""})");
+  send("hello\n");
+  for (;;) {
+    ws.read(buffer, ec);
+    if (ec) return;
+    auto frame = beast::buffers_to_string(buffer.data());
+    buffer.consume(buffer.size());
+    {
+      std::lock_guard lock(mu);
+      rec.ws_frames.push_back(frame);
+    }
+    if (frame.empty()) continue;
+    if (frame[0] == 0x00) send(frame.substr(1));
+    // End of input, or ^D typed on a terminal (raw mode passes it on as a byte).
+    if (frame[0] == 0x02 || (frame[0] == 0x00 && frame.find('\x04') != std::string::npos)) break;
+  }
+  ws.close({websocket::close_code::normal,
+            R"({"msg_type":"closing","message":"executable e0000000001 and its container )"
+            R"(exited with exit-code 3","data":"3"})"},
+           ec);
 }
 
 template <typename WS>
@@ -66,13 +149,16 @@ void ws_script(WS& ws, const std::string& target, Recorded& rec, std::mutex& mu)
   {
     std::lock_guard lock(mu);
     rec.ws_config = beast::buffers_to_string(buffer.data());
+    rec.ws_frames.clear();
   }
   buffer.consume(buffer.size());
   auto send = [&](std::string_view text, bool binary = false) {
     ws.binary(binary);
     ws.write(asio::buffer(text.data(), text.size()), ec);
   };
-  if (target == "/ws/invalid") {
+  if (target == "/exec/start") {
+    exec_script(ws, buffer, rec, mu);
+  } else if (target == "/ws/invalid") {
     ws.close({websocket::close_code::protocol_error,
               R"({"msg_type":"error","message":"invalid config","data":""})"},
              ec);
@@ -109,11 +195,12 @@ void serve(Stream& stream, Recorded& rec, std::mutex& mu) {
     std::lock_guard lock(mu);
     rec.method = std::string(req.method_string());
     rec.target = target;
+    rec.targets.push_back(target);
     rec.body = req.body();
     rec.host = std::string(req[http::field::host]);
     rec.content_type = std::string(req[http::field::content_type]);
   }
-  if (websocket::is_upgrade(req) && target.starts_with("/ws/")) {
+  if (websocket::is_upgrade(req) && (target.starts_with("/ws/") || target == "/exec/start")) {
     websocket::stream<Stream&> ws(stream);
     ws.accept(req, ec);
     if (!ec) ws_script(ws, target, rec, mu);

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace klee::test {
 
@@ -18,13 +19,22 @@ struct ServerOptions {
 
 struct Recorded {
   std::string method, target, body, host, content_type;
-  std::string ws_config;  // the first frame of the last WebSocket session
+  std::string ws_config;               // the first frame of the last WebSocket session
+  std::vector<std::string> ws_frames;  // the frames the client sent after it (/exec/start)
+  std::vector<std::string> targets;    // every request target, in order
 };
 
 // Routes: GET /version, GET /plugins/list, GET /fail (500 message), POST /echo (201 body),
 // /invalid (422 errors), anything else 404 "not found". WebSockets: /ws/ok (starting,
 // "hello ", "wörld\n", Close 1000), /ws/invalid (Close 1002), /ws/echo (starting, echoes
 // one frame, Close 1000), /ws/drop (starting, then the connection is cut without a Close).
+// A fake container API: POST /containers/create (201 id c0ffee000001, or 404 for the image
+// "nothere"), POST /networks/connect (204), POST /exec/create (201 id e0000000001, 404 for
+// the container "nothere"), GET /containers/list (two containers), POST
+// /containers/{id}/stop|update and DELETE /containers/{id} (the id back, 404 for "nothere"),
+// POST /exec/{id}/stop, and the WebSocket /exec/start: with attach=false Close 1001; else
+// starting, "hello\n", each stdin frame's bytes echoed, and at the end-of-stdin frame Close 1000
+// "executable e0000000001 and its container exited with exit-code 3".
 class TestServer {
  public:
   static std::unique_ptr<TestServer> on_unix_socket(const std::string& path,

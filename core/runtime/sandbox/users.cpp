@@ -131,6 +131,10 @@ Result<Credentials> resolve_user_at(const std::filesystem::path& root, std::stri
     }
   } else {
     auto it = std::ranges::find_if(passwd, [&](const auto& e) { return e.name == user_part; });
+    // Kleene's images say "root" by default: an image without it in /etc/passwd (or without
+    // /etc/passwd at all) still runs, as root, like the empty user.
+    if (it == passwd.end() && user_part == "root")
+      return resolve_user_at(root, group_part ? ":" + std::string(*group_part) : "");
     if (it == passwd.end())
       return make_error(ENOENT, "unable to find user " + std::string(user_part) +
                                     ": no matching entries in passwd file");

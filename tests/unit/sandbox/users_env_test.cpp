@@ -117,7 +117,15 @@ TEST_F(TempRoot, MissingDatabases) {
   who = resolve_user_at(root_, "123:456");
   ASSERT_TRUE(who.has_value());
   EXPECT_EQ(who->gid, 456U);
-  EXPECT_FALSE(resolve_user_at(root_, "root").has_value());
+  EXPECT_FALSE(resolve_user_at(root_, "daemon").has_value());
+  // "root" (Kleene's default image user) works without an entry, like "".
+  who = resolve_user_at(root_, "root");
+  ASSERT_TRUE(who.has_value());
+  EXPECT_EQ(who->uid, 0U);
+  EXPECT_EQ(who->name, "root");
+  who = resolve_user_at(root_, "root:7");
+  ASSERT_TRUE(who.has_value());
+  EXPECT_EQ(who->gid, 7U);
 }
 
 TEST_F(TempRoot, SymlinkedPasswdStaysInsideTheRoot) {
@@ -128,10 +136,11 @@ TEST_F(TempRoot, SymlinkedPasswdStaysInsideTheRoot) {
   auto who = resolve_user_at(root_, "kl");
   ASSERT_TRUE(who.has_value()) << who.error().message;
   EXPECT_EQ(who->uid, 4242U);
-  // The host's root entry is not visible through the link.
+  // The host's entries are not visible through the link.
   fs::remove(root_ / "etc/passwd");
   fs::create_symlink("/etc/passwd-host-does-not-exist-in-root", root_ / "etc/passwd");
-  EXPECT_FALSE(resolve_user_at(root_, "root").has_value());
+  EXPECT_FALSE(resolve_user_at(root_, "daemon").has_value());
+  EXPECT_FALSE(resolve_user_at(root_, "nobody").has_value());
 }
 
 TEST(FinalEnv, CleanDefaultsThenEnv) {

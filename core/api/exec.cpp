@@ -1,13 +1,231 @@
-// /exec/*: Kleene's execution instances (start is a WebSocket).
+// /exec/*: Kleene's execution instances. create and stop are HTTP; start is the WebSocket
+// /exec/start (frame format: docs/api.md, "exec/start"):
+//   config ExecStartConfig -> 1002 when invalid; errors before the process runs -> 1011;
+//   attach=false -> Close 1001 once started; attach=true -> `starting`, raw output frames
+//   (text when UTF-8, else binary), then Close 1000 "executable <id> and its container exited
+//   with exit-code N" or "<id> has exited with exit-code N" (data: "", as Kleene).
+//   Client frames after `starting`: text = stdin; binary = kind byte + payload (0x00 stdin,
+//   0x01 {"rows","cols"} resize, 0x02 end of stdin). The client leaving stops the process.
+#include <atomic>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "api/container_env.hpp"
 #include "api/context.hpp"
 #include "api/stubs.hpp"
+#include "container/exec.hpp"
+#include "container/service.hpp"
+#include "container/utf8.hpp"
 
 namespace kleene::api {
 
-void register_exec_routes(Router& router, ApiContext&) {
-  router.post("/exec/create", not_implemented_handler, kJsonBody);
-  router.websocket("/exec/start", not_implemented_ws_handler);
-  router.post("/exec/{exec_id}/stop", not_implemented_handler);
+namespace {
+
+using container::executions;
+
+constexpr std::string_view kDetached = "succesfully started execution instance in detached mode";
+constexpr std::string_view kNotStarting = "cannot start container when 'start_container' is false.";
+
+Response create(ApiContext& context, const Request& request) {
+  auto config = container::parse_exec_config(request.body);
+  if (!config) return config_failure(config.error());
+  auto env = container_env(context);
+  if (!env) return env.error();
+  auto id = executions().create(*(*env)->env, std::move(*config));
+  if (!id) return container_failure(id.error());
+  return Response::json(201, nlohmann::json{{"id", *id}});
+}
+
+Response stop(ApiContext& context, const Request& request) {
+  const std::string id = request.param("exec_id").value_or("");
+  auto instance = executions().get(id);
+  if (!instance) return Response::message(404, container::no_such_exec(id));
+  auto env = container_env(context);
+  if (!env) return env.error();
+  if (instance->state == container::ExecInstance::State::created) {
+    executions().forget(id);  // Kleene: not running, removed anyway
+    return Response::json(200, nlohmann::json{{"id", id}});
+  }
+  if (request.query_flag("stop_container")) {
+    auto stopped = container::stop(*(*env)->env, instance->container_id);
+    if (!stopped) return container_failure(stopped.error());
+    executions().forget_container(instance->container_id);
+    return Response::json(200, nlohmann::json{{"id", id}});
+  }
+  auto signalled =
+      (*env)->env->runtime.stop_exec(instance->container_id, id, request.query_flag("force_stop"));
+  if (!signalled) {
+    if (signalled.error().code != ENOENT) return container_failure(signalled.error());
+    executions().forget(id);  // it ended already
+  }
+  return Response::json(200, nlohmann::json{{"id", id}});
+}
+
+struct StartConfig {
+  std::string exec_id;
+  bool attach = false;
+  bool start_container = false;
+};
+
+std::optional<std::string> parse_start_config(const nlohmann::json& raw, StartConfig& config) {
+  for (std::string_view key : {"exec_id", "attach", "start_container"})
+    if (!raw.contains(key)) return "Missing field: " + std::string(key);
+  if (!raw["exec_id"].is_string()) return std::string("exec_id: Invalid string");
+  if (!raw["attach"].is_boolean()) return std::string("attach: Invalid boolean");
+  if (!raw["start_container"].is_boolean()) return std::string("start_container: Invalid boolean");
+  config.exec_id = raw["exec_id"].get<std::string>();
+  config.attach = raw["attach"].get<bool>();
+  config.start_container = raw["start_container"].get<bool>();
+  return std::nullopt;
+}
+
+// A client frame while the process runs.
+void handle_input(runtime::Execution& execution, const WsFrame& frame) {
+  if (!frame.binary) {
+    (void)execution.write_stdin(frame.data);
+    return;
+  }
+  if (frame.data.empty()) return;
+  const std::string_view payload = std::string_view(frame.data).substr(1);
+  switch (frame.data.front()) {
+    case '\x00':
+      (void)execution.write_stdin(payload);
+      break;
+    case '\x01': {
+      const auto size = nlohmann::json::parse(payload, nullptr, false);
+      if (size.is_object() && size.value("rows", -1) > 0 && size.value("cols", -1) > 0 &&
+          size.value("rows", 0) <= 0xffff && size.value("cols", 0) <= 0xffff) {
+        (void)execution.resize(static_cast<unsigned short>(size["rows"].get<int>()),
+                               static_cast<unsigned short>(size["cols"].get<int>()));
+      }
+      break;
+    }
+    case '\x02':
+      (void)execution.close_stdin();
+      break;
+    default:
+      break;  // unknown kinds are ignored
+  }
+}
+
+std::string exit_message(const std::string& exec_id, const runtime::ExecEvent& exit) {
+  if (exit.container_ended)
+    return "executable " + exec_id + " and its container exited with exit-code " +
+           std::to_string(exit.exit_code);
+  return exec_id + " has exited with exit-code " + std::to_string(exit.exit_code);
+}
+
+// Stream an attached execution to the client until its exit; stdin from a second thread.
+void stream(WsSession& ws, container::Env& env, const container::Container& c,
+            const std::string& exec_id, runtime::Execution& execution, pid_t init_pid) {
+  std::atomic<bool> done{false};
+  std::thread input([&] {
+    while (!done.load()) {
+      auto frame = ws.read(std::chrono::milliseconds(200));
+      if (!frame && frame.error().code == ETIMEDOUT) continue;
+      if (!frame || !*frame) {
+        // The client left while the process runs: stop it, as Kleene does.
+        if (!done.load()) (void)env.runtime.stop_exec(c.id, exec_id, /*force=*/false);
+        return;
+      }
+      handle_input(execution, **frame);
+    }
+  });
+  container::Utf8Framer framer;
+  std::optional<runtime::ExecEvent> exit;
+  std::string failure;
+  for (;;) {
+    auto event = execution.next();
+    if (!event) {
+      failure = event.error().message;
+      break;
+    }
+    if (event->kind == runtime::ExecEvent::Kind::exit) {
+      exit = std::move(*event);
+      break;
+    }
+    auto frame = framer.push(event->data);
+    if (!frame.data.empty()) (void)ws.send_output(frame.data, frame.binary);
+  }
+  if (auto rest = framer.flush(); !rest.data.empty()) (void)ws.send_output(rest.data, true);
+  done.store(true);
+  if (exit) {
+    // exec.poststop first, so a client that sees the close sees its effects too.
+    if (exit->container_ended) {
+      container::settle_ended(env, c, init_pid);
+      executions().forget_container(c.id);
+    }
+    // data stays "" as in Kleene: its klee prints a non-empty data on a line of its own. The
+    // exit code is in the message.
+    (void)ws.close_ok(exit_message(exec_id, *exit));
+  } else {
+    (void)ws.close_error("lost the execution: " + failure);
+  }
+  input.join();
+  executions().forget(exec_id);
+}
+
+void start(ApiContext& context, WsSession& ws) {
+  auto raw = ws.receive_config();
+  if (!raw) return;  // closed 1002
+  StartConfig config;
+  if (auto invalid = parse_start_config(*raw, config)) {
+    (void)ws.close_invalid("invalid parameters: " + *invalid);
+    return;
+  }
+  auto bound = container_env(context);
+  if (!bound) {
+    const auto body = nlohmann::json::parse(bound.error().body, nullptr, false);
+    (void)ws.close_error(body.is_object() ? body.value("message", "server error") : "server error");
+    return;
+  }
+  container::Env& env = *(*bound)->env;
+  auto instance = executions().claim(config.exec_id);
+  if (!instance) {
+    (void)ws.close_error(instance.error().message);
+    return;
+  }
+  const std::string& exec_id = instance->id;
+  auto fail = [&](std::string_view message) {
+    executions().release(exec_id);
+    (void)ws.close_error(message);
+  };
+  auto c = container::ContainerRepository(env.store).get(instance->container_id);
+  if (!c) {
+    executions().forget(exec_id);
+    (void)ws.close_error("container not found");
+    return;
+  }
+  if (!env.runtime.state(c->id)) {
+    if (!config.start_container) return fail(kNotStarting);
+    if (auto started = container::start(env, *c); !started && started.error().code != EEXIST)
+      return fail(started.error().message);
+  }
+  auto process = container::process_for(env, *instance, *c);
+  if (!process) return fail(process.error().message);
+  const auto state = env.runtime.state(c->id);  // whose end settle_ended() may wait for
+  auto execution = env.runtime.exec(c->id, *process, config.attach);
+  if (!execution) return fail(execution.error().message);
+  spdlog::debug("execution instance {} started in container {}", exec_id, c->id);
+  if (!config.attach || !*execution) {
+    (void)ws.close_detached(kDetached);
+    return;
+  }
+  if (!ws.send_starting()) {
+    (void)env.runtime.stop_exec(c->id, exec_id, false);
+  }
+  stream(ws, env, *c, exec_id, **execution, state ? state->init_pid : 0);
+}
+
+}  // namespace
+
+void register_exec_routes(Router& router, ApiContext& context) {
+  ApiContext* ctx = &context;
+  router.post(
+      "/exec/create", [ctx](const Request& r) { return create(*ctx, r); }, kJsonBody);
+  router.websocket("/exec/start", [ctx](WsSession& ws, const Request&) { start(*ctx, ws); });
+  router.post("/exec/{exec_id}/stop", [ctx](const Request& r) { return stop(*ctx, r); });
 }
 
 }  // namespace kleene::api

@@ -9,11 +9,13 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "api/context.hpp"
+#include "container/startup.hpp"
 #include "api/logging.hpp"
 #include "api/router.hpp"
 #include "api/server.hpp"
 #include "daemon/pidfile.hpp"
 #include "plugin/registry.hpp"
+#include "runtime/runtime.hpp"
 #include "storage/storage.hpp"
 #include "store/store.hpp"
 
@@ -27,6 +29,7 @@ struct Daemon::State {
   std::unique_ptr<store::Store> store;
   std::unique_ptr<plugin::Registry> plugins;
   std::unique_ptr<storage::Storage> storage;  // set once by storage_opener
+  std::unique_ptr<runtime::Runtime> runtime;
   api::StorageSlot storage_slot;
   api::ApiContext context;
   api::Router router;
@@ -48,8 +51,11 @@ Result<void> make_private_dir(const std::filesystem::path& dir) {
 // Make storage usable (start the service, import the pool, create missing datasets) without
 // creating a pool: that is `kleened init`'s job. Runs after kleened listens; a daemon whose
 // storage is not ready still serves, and image and volume endpoints report the reason.
+// Once storage is ready, containers are re-adopted and those with restart policy on-startup
+// started, before the slot reports ready.
 void open_storage(plugin::Registry& plugins, const config::DaemonConfig& config,
-                  std::unique_ptr<storage::Storage>& out, api::StorageSlot& slot) {
+                  std::unique_ptr<storage::Storage>& out, api::StorageSlot& slot,
+                  api::ApiContext& context) {
   auto storage = storage::Storage::open(plugins, config);
   if (!storage) {
     spdlog::warn("storage is not ready: {}; run 'kleened init'", storage.error().message);
@@ -67,6 +73,7 @@ void open_storage(plugin::Registry& plugins, const config::DaemonConfig& config,
   }
   spdlog::info("storage ready: {} on {}", config.kleene_root, config.storage_driver);
   out = std::move(*storage);
+  container::on_storage_ready(context, *out);
   slot.set_ready(out.get());
 }
 
@@ -103,11 +110,15 @@ Result<std::unique_ptr<Daemon>> Daemon::start(config::DaemonConfig config, Daemo
     spdlog::info("plugin {} ({} {}) from {}", info.name, plugin::to_string(info.kind), info.version,
                  info.path.string());
 
+  state->runtime = std::make_unique<runtime::Runtime>(runtime::RuntimeOptions{
+      .keeper_path = cfg.keeper_path, .run_dir = cfg.run_dir});
+
   state->context = api::ApiContext{};
   state->context.config = &state->config;
   state->context.plugins = state->plugins.get();
   state->context.store = state->store.get();
   state->context.storage = &state->storage_slot;
+  state->context.runtime = state->runtime.get();
   api::register_routes(state->router, state->context);
 
   api::ServerOptions server_options;
@@ -117,7 +128,8 @@ Result<std::unique_ptr<Daemon>> Daemon::start(config::DaemonConfig config, Daemo
   TRY(state->server->start());
   State* raw = state.get();
   state->storage_opener = std::jthread(
-      [raw] { open_storage(*raw->plugins, raw->config, raw->storage, raw->storage_slot); });
+      [raw] { open_storage(*raw->plugins, raw->config, raw->storage, raw->storage_slot, raw->context);
+      });
   spdlog::info("kleened ready");
   return std::unique_ptr<Daemon>(new Daemon(std::move(state)));
 }

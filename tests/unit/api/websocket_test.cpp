@@ -98,8 +98,7 @@ class WebSocketTest : public ::testing::Test {
     });
     router_.websocket("/ws/throws",
                       [](WsSession&, const Request&) { throw std::runtime_error("boom"); });
-    ApiContext context;
-    register_routes(router_, context);
+    register_routes(router_, context_);
     ServerOptions options;
     options.sockets.push_back(
         config::parse_address("http://" + (dir_ / "ws.sock").string()).value());
@@ -116,6 +115,7 @@ class WebSocketTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  ApiContext context_;  // outlives the router's handlers, which keep a pointer to it
   Router router_;
   std::unique_ptr<Server> server_;
   net::io_context ioc_;
@@ -184,16 +184,23 @@ TEST_F(WebSocketTest, HandlerCrashCloses1011EmptyReason) {
 }
 
 TEST_F(WebSocketTest, KleeneStubRoutesClose1011NotImplemented) {
-  for (const char* target : {"/exec/start", "/images/build"}) {
-    auto outcome = run(target, R"({"exec_id":"x","attach":true,"start_container":true})");
-    EXPECT_TRUE(outcome.frames.empty()) << target;
-    EXPECT_EQ(outcome.code, 1011) << target;
-    EXPECT_EQ(
-        nlohmann::json::parse(outcome.reason),
-        (nlohmann::json{{"msg_type", "error"}, {"message", "not implemented yet"}, {"data", ""}}))
-        << target;
-  }
+  auto outcome = run("/images/build", R"({"context":"/x"})");
+  EXPECT_TRUE(outcome.frames.empty());
+  EXPECT_EQ(outcome.code, 1011);
+  EXPECT_EQ(
+      nlohmann::json::parse(outcome.reason),
+      (nlohmann::json{{"msg_type", "error"}, {"message", "not implemented yet"}, {"data", ""}}));
+}
+
+TEST_F(WebSocketTest, ExecStartValidatesThenNeedsTheStore) {
   EXPECT_EQ(run("/exec/start", "[]").code, 1002);
+  auto invalid = run("/exec/start", R"({"exec_id":"x","attach":true})");
+  EXPECT_EQ(invalid.code, 1002);
+  EXPECT_EQ(nlohmann::json::parse(invalid.reason)["message"],
+            "invalid parameters: Missing field: start_container");
+  auto outcome = run("/exec/start", R"({"exec_id":"x","attach":true,"start_container":true})");
+  EXPECT_EQ(outcome.code, 1011);
+  EXPECT_EQ(nlohmann::json::parse(outcome.reason)["message"], "metadata store is not available");
 }
 
 }  // namespace

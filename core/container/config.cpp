@@ -1,0 +1,233 @@
+// ContainerConfig as the API receives it, and the rules its fields obey: names, mounts, the
+// environment, users and commands.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <regex>
+#include <set>
+
+#include "container/container.hpp"
+#include "util/strings.hpp"
+
+namespace kleene::container {
+
+namespace {
+
+constexpr std::size_t kMaxContainerName = 64;
+
+std::unexpected<ConfigError> invalid(std::string pointer, std::string message) {
+  return std::unexpected(ConfigError{std::move(pointer), std::move(message)});
+}
+
+std::string got(const nlohmann::json& value) {
+  return std::string("Got: ") + value.type_name();
+}
+
+// A present, non-null field of `body`, or nullptr.
+const nlohmann::json* field(const nlohmann::json& body, std::string_view name) {
+  const auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+std::expected<std::optional<std::string>, ConfigError> string_field(const nlohmann::json& body,
+                                                                    std::string_view name) {
+  const auto* value = field(body, name);
+  if (value == nullptr) return std::nullopt;
+  if (!value->is_string())
+    return invalid("/" + std::string(name), "Invalid string. " + got(*value));
+  return value->get<std::string>();
+}
+
+std::expected<std::optional<std::vector<std::string>>, ConfigError> string_list_field(
+    const nlohmann::json& body, std::string_view name) {
+  const auto* value = field(body, name);
+  if (value == nullptr) return std::nullopt;
+  const std::string pointer = "/" + std::string(name);
+  if (!value->is_array()) return invalid(pointer, "Invalid array. " + got(*value));
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < value->size(); ++i) {
+    const auto& item = (*value)[i];
+    if (!item.is_string())
+      return invalid(pointer + "/" + std::to_string(i), "Invalid string. " + got(item));
+    out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
+std::expected<MountConfig, ConfigError> parse_mount(const nlohmann::json& item,
+                                                    const std::string& pointer) {
+  if (!item.is_object()) return invalid(pointer, "Invalid object. " + got(item));
+  MountConfig mount;
+  for (std::string_view key : {"type", "source", "destination"}) {
+    const auto* value = field(item, key);
+    const std::string where = pointer + "/" + std::string(key);
+    if (value == nullptr) return invalid(where, "Missing field: " + std::string(key));
+    if (!value->is_string()) return invalid(where, "Invalid string. " + got(*value));
+    const auto text = value->get<std::string>();
+    if (key == "type") mount.type = text;
+    if (key == "source") mount.source = text;
+    if (key == "destination") mount.destination = text;
+  }
+  if (mount.type != "volume" && mount.type != "nullfs")
+    return invalid(pointer + "/type", "Invalid value for enum");
+  if (const auto* ro = field(item, "read_only")) {
+    if (!ro->is_boolean()) return invalid(pointer + "/read_only", "Invalid boolean. " + got(*ro));
+    mount.read_only = ro->get<bool>();
+  }
+  return mount;
+}
+
+}  // namespace
+
+std::expected<ContainerConfig, ConfigError> parse_config(const nlohmann::json& body) {
+  if (!body.is_object()) return invalid("/", "Invalid object. " + got(body));
+  ContainerConfig config;
+  if (auto v = string_field(body, "name"); !v)
+    return std::unexpected(v.error());
+  else
+    config.name = *v;
+  if (auto v = string_field(body, "image"); !v)
+    return std::unexpected(v.error());
+  else
+    config.image = *v;
+  if (auto v = string_field(body, "user"); !v)
+    return std::unexpected(v.error());
+  else
+    config.user = *v;
+  if (auto v = string_field(body, "restart_policy"); !v)
+    return std::unexpected(v.error());
+  else
+    config.restart_policy = *v;
+  if (auto v = string_field(body, "network_driver"); !v)
+    return std::unexpected(v.error());
+  else
+    config.network_driver = *v;
+  if (auto v = string_list_field(body, "cmd"); !v)
+    return std::unexpected(v.error());
+  else
+    config.cmd = *v;
+  if (auto v = string_list_field(body, "env"); !v)
+    return std::unexpected(v.error());
+  else
+    config.env = *v;
+  if (auto v = string_list_field(body, "jail_param"); !v)
+    return std::unexpected(v.error());
+  else
+    config.jail_param = *v;
+  if (const auto* persist = field(body, "persist")) {
+    if (!persist->is_boolean()) return invalid("/persist", "Invalid boolean. " + got(*persist));
+    config.persist = persist->get<bool>();
+  }
+  if (config.restart_policy && *config.restart_policy != "no" &&
+      *config.restart_policy != "on-startup")
+    return invalid("/restart_policy", "Invalid value for enum");
+  if (const auto* mounts = field(body, "mounts")) {
+    if (!mounts->is_array()) return invalid("/mounts", "Invalid array. " + got(*mounts));
+    config.mounts.emplace();
+    for (std::size_t i = 0; i < mounts->size(); ++i) {
+      auto mount = parse_mount((*mounts)[i], "/mounts/" + std::to_string(i));
+      if (!mount) return std::unexpected(mount.error());
+      config.mounts->push_back(std::move(*mount));
+    }
+  }
+  if (const auto* ports = field(body, "public_ports")) {
+    if (!ports->is_array()) return invalid("/public_ports", "Invalid array. " + got(*ports));
+    config.public_ports = *ports;
+  }
+  return config;
+}
+
+Result<std::string> check_name(std::string_view name) {
+  static const std::regex kRule("^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$");
+  const std::string text(name);
+  const std::string bare = !text.empty() && text.front() == '/' ? text.substr(1) : text;
+  if (!std::regex_match(text, kRule))
+    return make_error(EINVAL, text + " does not match /?[a-zA-Z0-9][a-zA-Z0-9_.-]+$");
+  if (bare.size() > kMaxContainerName)
+    return make_error(EINVAL, "container name " + text + " is longer than 64 characters");
+  return bare;
+}
+
+std::optional<std::string> normalise_absolute(std::string_view path) {
+  if (path.empty() || path.front() != '/') return std::nullopt;
+  std::vector<std::string> parts;
+  for (auto& part : split(path, '/')) {
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+      continue;
+    }
+    parts.push_back(std::move(part));
+  }
+  return "/" + join(parts, "/");
+}
+
+Result<void> check_mounts(std::vector<MountConfig>& mounts) {
+  std::set<std::string> destinations;
+  for (auto& mount : mounts) {
+    if (mount.destination.find('\0') != std::string::npos ||
+        mount.source.find('\0') != std::string::npos)
+      return make_error(EINVAL, "invalid mount: NUL character in path");
+    auto destination = normalise_absolute(mount.destination);
+    if (!destination)
+      return make_error(EINVAL,
+                        "mount destination '" + mount.destination + "' is not an absolute path");
+    if (*destination == "/")
+      return make_error(EINVAL, "mount destination cannot be the container's root '/'");
+    mount.destination = *destination;
+    if (!destinations.insert(mount.destination).second)
+      return make_error(EINVAL, "duplicate mount destination '" + mount.destination + "'");
+    if (mount.type == "volume") {
+      if (!volume::is_valid_volume_name(mount.source))
+        return make_error(EINVAL, "invalid volume name '" + mount.source +
+                                      "': use letters, digits, '_', '.' and '-', starting with a "
+                                      "letter or digit");
+    } else if (mount.type == "nullfs") {
+      if (mount.source.empty() || mount.source.front() != '/')
+        return make_error(EINVAL, "mount source '" + mount.source +
+                                      "' must be a volume name or an absolute host path");
+      struct stat st {};
+      if (::stat(mount.source.c_str(), &st) != 0)
+        return make_error(EINVAL, "mount source '" + mount.source + "' does not exist");
+      if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+        return make_error(EINVAL, "mount source '" + mount.source +
+                                      "' is neither a directory nor a regular file");
+    } else {
+      return make_error(EINVAL, "invalid mount type '" + mount.type + "': use volume or nullfs");
+    }
+  }
+  return {};
+}
+
+std::vector<std::string> merge_env(const std::vector<std::string>& base,
+                                   const std::vector<std::string>& over) {
+  auto key_of = [](const std::string& entry) { return entry.substr(0, entry.find('=')); };
+  std::vector<std::string> out = base;
+  for (const auto& entry : over) {
+    const auto key = key_of(entry);
+    auto it = std::ranges::find_if(out, [&](const std::string& e) { return key_of(e) == key; });
+    if (it != out.end())
+      *it = entry;
+    else
+      out.push_back(entry);
+  }
+  return out;
+}
+
+std::string effective_user(std::string_view exec_user, std::string_view container_user,
+                           std::string_view jail_user, std::string_view image_user) {
+  for (auto user : {exec_user, container_user, jail_user, image_user})
+    if (!user.empty()) return std::string(user);
+  return {};
+}
+
+std::vector<std::string> effective_cmd(const std::vector<std::string>& exec_cmd,
+                                       const std::vector<std::string>& container_cmd,
+                                       const std::vector<std::string>& image_cmd) {
+  if (!exec_cmd.empty()) return exec_cmd;
+  if (!container_cmd.empty()) return container_cmd;
+  return image_cmd;
+}
+
+}  // namespace kleene::container

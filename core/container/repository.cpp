@@ -1,0 +1,232 @@
+// The containers and mounts tables (store/migrations.cpp). All of the container SQL lives here.
+#include "container/container.hpp"
+#include "store/store.hpp"
+#include "util/resolve.hpp"
+
+namespace kleene::container {
+
+namespace {
+
+constexpr std::string_view kColumns =
+    "id, name, image_id, cmd, user, env, jail_param, persist, restart_policy, network_driver, "
+    "public_ports, dataset, created";
+
+nlohmann::json json_column(const store::Statement& stmt, int column, nlohmann::json fallback) {
+  auto value = nlohmann::json::parse(stmt.text(column), nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded() || value.type() != fallback.type()) return fallback;
+  return value;
+}
+
+std::vector<std::string> string_list(const nlohmann::json& array) {
+  std::vector<std::string> out;
+  for (const auto& item : array)
+    if (item.is_string()) out.push_back(item.get<std::string>());
+  return out;
+}
+
+Container read_row(const store::Statement& stmt) {
+  Container c;
+  c.id = stmt.text(0);
+  c.name = stmt.text(1);
+  c.image_id = stmt.text(2);
+  c.cmd = string_list(json_column(stmt, 3, nlohmann::json::array()));
+  c.user = stmt.text(4);
+  c.env = string_list(json_column(stmt, 5, nlohmann::json::array()));
+  c.jail_param = string_list(json_column(stmt, 6, nlohmann::json::array()));
+  c.persist = stmt.boolean(7);
+  c.restart_policy = stmt.text(8);
+  c.network_driver = stmt.text(9);
+  c.public_ports = json_column(stmt, 10, nlohmann::json::array());
+  c.dataset = stmt.text(11);
+  c.created = stmt.text(12);
+  return c;
+}
+
+Result<std::vector<Container>> query(store::Connection& conn, std::string_view where,
+                                     std::string_view param = {}) {
+  std::string sql = "SELECT " + std::string(kColumns) + " FROM containers";
+  if (!where.empty()) sql += " WHERE " + std::string(where);
+  sql += " ORDER BY created DESC, id";
+  auto stmt = TRY(conn.prepare(sql));
+  if (!where.empty()) stmt.bind(1, param);
+  std::vector<Container> out;
+  while (TRY(stmt.step()))
+    out.push_back(read_row(stmt));
+  return out;
+}
+
+std::unexpected<Error> no_such_container(std::string_view query) {
+  return make_error(ENOENT, "no such container: " + std::string(query));
+}
+
+std::unexpected<Error> name_taken(const Container& c) {
+  return make_error(EEXIST, "container name '" + c.name + "' is already in use");
+}
+
+// Bind every column but id (1) in kColumns order, starting at 2.
+void bind_columns(store::Statement& stmt, const Container& c) {
+  stmt.bind(2, c.name)
+      .bind(3, c.image_id)
+      .bind(4, nlohmann::json(c.cmd).dump())
+      .bind(5, c.user)
+      .bind(6, nlohmann::json(c.env).dump())
+      .bind(7, nlohmann::json(c.jail_param).dump())
+      .bind(8, c.persist)
+      .bind(9, c.restart_policy)
+      .bind(10, c.network_driver)
+      .bind(11, c.public_ports.dump())
+      .bind(12, c.dataset)
+      .bind(13, c.created);
+}
+
+}  // namespace
+
+nlohmann::json to_json(const Container& c, bool running) {
+  return nlohmann::json{
+      {"id", c.id},
+      {"name", c.name},
+      {"image_id", c.image_id},
+      {"cmd", c.cmd},
+      {"user", c.user},
+      {"env", c.env},
+      {"jail_param", c.jail_param},
+      {"persist", c.persist},
+      {"restart_policy", c.restart_policy},
+      {"network_driver", c.network_driver},
+      {"public_ports", c.public_ports},
+      {"dataset", c.dataset},
+      {"created", c.created},
+      {"running", running},
+  };
+}
+
+Result<void> ContainerRepository::insert(const Container& c,
+                                         const std::vector<volume::MountPoint>& mounts) {
+  auto conn = store_.lock();
+  auto tx = TRY(conn.begin());
+  {
+    auto taken = TRY(conn.prepare("SELECT 1 FROM containers WHERE name = ?1"));
+    taken.bind(1, c.name);
+    if (TRY(taken.step())) return name_taken(c);
+  }
+  auto stmt =
+      TRY(conn.prepare("INSERT INTO containers (" + std::string(kColumns) +
+                       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"));
+  stmt.bind(1, c.id);
+  bind_columns(stmt, c);
+  TRY(stmt.run());
+  for (const auto& m : mounts) {
+    auto mount = TRY(conn.prepare(
+        "INSERT INTO mounts (container_id, type, source, destination, read_only, volume) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+    mount.bind(1, c.id)
+        .bind(2, m.type)
+        .bind(3, m.source)
+        .bind(4, m.destination)
+        .bind(5, m.read_only);
+    if (m.type == "volume")
+      mount.bind(6, m.source);
+    else
+      mount.bind(6, nullptr);
+    TRY(mount.run());
+  }
+  return tx.commit();
+}
+
+Result<Container> ContainerRepository::get(std::string_view id) {
+  auto conn = store_.lock();
+  auto rows = TRY(query(conn, "id = ?1", id));
+  if (rows.empty()) return no_such_container(id);
+  return std::move(rows.front());
+}
+
+Result<std::vector<Container>> ContainerRepository::list() {
+  auto conn = store_.lock();
+  return query(conn, {});
+}
+
+Result<Container> ContainerRepository::resolve(std::string_view id_or_name) {
+  auto rows = TRY(list());
+  std::vector<Candidate> candidates;
+  candidates.reserve(rows.size());
+  for (const auto& c : rows)
+    candidates.push_back({c.id, c.name});
+  const std::size_t index = TRY(resolve_index(id_or_name, candidates, "container"));
+  return std::move(rows[index]);
+}
+
+Result<void> ContainerRepository::update(const Container& c) {
+  auto conn = store_.lock();
+  auto tx = TRY(conn.begin());
+  {
+    auto taken = TRY(conn.prepare("SELECT 1 FROM containers WHERE name = ?1 AND id <> ?2"));
+    taken.bind(1, c.name).bind(2, c.id);
+    if (TRY(taken.step())) return name_taken(c);
+  }
+  auto stmt = TRY(conn.prepare(
+      "UPDATE containers SET name = ?2, cmd = ?3, user = ?4, env = ?5, jail_param = ?6, "
+      "persist = ?7, restart_policy = ?8, network_driver = ?9, public_ports = ?10 WHERE id = ?1"));
+  stmt.bind(1, c.id)
+      .bind(2, c.name)
+      .bind(3, nlohmann::json(c.cmd).dump())
+      .bind(4, c.user)
+      .bind(5, nlohmann::json(c.env).dump())
+      .bind(6, nlohmann::json(c.jail_param).dump())
+      .bind(7, c.persist)
+      .bind(8, c.restart_policy)
+      .bind(9, c.network_driver)
+      .bind(10, c.public_ports.dump());
+  TRY(stmt.run());
+  if (conn.changes() == 0) return no_such_container(c.id);
+  return tx.commit();
+}
+
+Result<void> ContainerRepository::remove(std::string_view id) {
+  auto conn = store_.lock();
+  auto stmt = TRY(conn.prepare("DELETE FROM containers WHERE id = ?1"));
+  TRY(stmt.bind(1, id).run());
+  if (conn.changes() == 0) return no_such_container(id);
+  return {};
+}
+
+Result<std::vector<volume::MountPoint>> ContainerRepository::mounts(std::string_view id) {
+  auto conn = store_.lock();
+  auto stmt =
+      TRY(conn.prepare("SELECT container_id, type, source, destination, read_only FROM mounts "
+                       "WHERE container_id = ?1 ORDER BY id"));
+  stmt.bind(1, id);
+  std::vector<volume::MountPoint> out;
+  while (TRY(stmt.step()))
+    out.push_back({stmt.text(0), stmt.text(1), stmt.text(2), stmt.text(3), stmt.boolean(4)});
+  return out;
+}
+
+Result<nlohmann::json> ContainerRepository::endpoints(std::string_view id) {
+  auto conn = store_.lock();
+  auto stmt = TRY(conn.prepare(
+      "SELECT id, network_id, container_id, interface, ip_address, ip_address6 FROM endpoints "
+      "WHERE container_id = ?1 ORDER BY id"));
+  stmt.bind(1, id);
+  nlohmann::json out = nlohmann::json::array();
+  while (TRY(stmt.step())) {
+    out.push_back(nlohmann::json{
+        {"id", stmt.text(0)},
+        {"network_id", stmt.text(1)},
+        {"container_id", stmt.text(2)},
+        {"epair", stmt.text(3).empty() ? nlohmann::json(nullptr) : nlohmann::json(stmt.text(3))},
+        {"ip_address", stmt.text(4)},
+        {"ip_address6", stmt.text(5)}});
+  }
+  return out;
+}
+
+Result<std::pair<std::string, std::string>> ContainerRepository::image_nametag(
+    std::string_view image_id) {
+  auto conn = store_.lock();
+  auto stmt = TRY(conn.prepare("SELECT name, tag FROM images WHERE id = ?1"));
+  stmt.bind(1, image_id);
+  if (!TRY(stmt.step())) return std::pair<std::string, std::string>{};
+  return std::pair{stmt.text(0), stmt.text(1)};
+}
+
+}  // namespace kleene::container

@@ -1,0 +1,84 @@
+// The container lifecycle: create (clone of the image, mounts, rows), list, inspect, update,
+// stop, remove, prune, and starting a container for an execution. Each operation takes the
+// daemon's parts (Env) and returns a Result whose error code the API maps to Kleene's status:
+// ENOENT 404, EEXIST/EBUSY 409, EINVAL 400, others 500.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "container/container.hpp"
+#include "container/runtime_port.hpp"
+#include "image/image.hpp"
+#include "util/error.hpp"
+
+namespace kleene::store {
+class Store;
+}
+namespace kleene::storage {
+class Storage;
+}
+
+namespace kleene::container {
+
+struct Env {
+  store::Store& store;
+  storage::Storage& storage;
+  RuntimePort& runtime;
+  std::chrono::milliseconds stop_timeout{10000};
+  // Names of loaded network plugins (besides Kleene's ipnet, vnet, host, disabled).
+  std::vector<std::string> network_plugins;
+};
+
+// Kleene's driver names, the aliases we accept, and loaded plugins; EINVAL listing them.
+Result<std::string> check_network_driver(std::string_view driver,
+                                         const std::vector<std::string>& plugins);
+
+// POST /containers/create. `name` from the query (wins over config.name); "" = a random one.
+Result<Container> create(Env& env, std::string name, ContainerConfig config);
+
+// GET /containers/list: Kleene's ContainerSummary list (running ones only unless all).
+Result<nlohmann::json> list(Env& env, bool all);
+
+// GET /containers/{id}/inspect: {container, container_endpoints, container_mountpoints}.
+Result<nlohmann::json> inspect(Env& env, std::string_view id_or_name);
+
+// DELETE /containers/{id}: EBUSY "you cannot remove a running container" while it runs.
+Result<std::string> remove(Env& env, std::string_view id_or_name);
+
+// POST /containers/{id}/stop: exec.stop in the container, stop (SIGTERM, SIGKILL after the
+// timeout), exec.poststop on the host. EBUSY "container not running" when it does not run.
+Result<std::string> stop(Env& env, std::string_view id_or_name);
+
+struct UpdateResult {
+  std::string id;
+  std::string warning;  // jail parameters that need a restart, or a failed live update
+};
+// POST /containers/{id}/update: only what is sent changes (image, mounts, network_driver and
+// public_ports are ignored, as in Kleene).
+Result<UpdateResult> update(Env& env, std::string_view id_or_name, const ContainerConfig& config);
+
+// POST /containers/prune: stopped, non-persist containers; the ids removed.
+Result<std::vector<std::string>> prune(Env& env);
+
+// Start a stopped container: exec.prestart on the host, the runtime's start, exec.start in
+// the container. EEXIST when it already runs.
+Result<void> start(Env& env, const Container& container);
+
+// exec.poststop on the host.
+void run_poststop(const Container& container);
+
+// After an execution reported that its container ended with it: waits until the keeper has
+// cleaned up (unless the container runs again meanwhile with another init than `init_pid`),
+// then runs exec.poststop. Afterwards the container is reported as not running.
+void settle_ended(Env& env, const Container& container, pid_t init_pid);
+
+// The image of a container (for cmd, env and user defaults).
+Result<image::Image> image_of(Env& env, const Container& container);
+
+}  // namespace kleene::container

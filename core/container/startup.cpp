@@ -1,0 +1,55 @@
+#include "container/startup.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "container/bind.hpp"
+#include "container/exec.hpp"
+
+namespace kleene::container {
+
+namespace {
+
+Result<void> run_detached(Env& env, const Container& c, const std::string& exec_id) {
+  const auto instance = TRY(executions().claim(exec_id));
+  const auto process = TRY(process_for(env, instance, c));
+  TRY(env.runtime.exec(c.id, process, /*attach=*/false));
+  return {};
+}
+
+}  // namespace
+
+void on_storage_ready(api::ApiContext& context, storage::Storage& storage) {
+  auto bound = bind(context, &storage);
+  if (!bound) {
+    spdlog::warn("containers: {}", bound.error().message);
+    return;
+  }
+  Env& env = *(*bound)->env;
+  for (const auto& state : env.runtime.adopt())
+    spdlog::info("container {} is running (init pid {}, keeper pid {}): re-adopted", state.id,
+                 state.init_pid, state.keeper_pid);
+  auto containers = ContainerRepository(env.store).list();
+  if (!containers) {
+    spdlog::warn("containers: cannot list containers: {}", containers.error().message);
+    return;
+  }
+  for (const auto& c : *containers) {
+    if (c.restart_policy != "on-startup" || env.runtime.state(c.id)) continue;
+    if (auto started = start(env, c); !started) {
+      spdlog::warn("container {} (restart policy on-startup) did not start: {}", c.id,
+                   started.error().message);
+      continue;
+    }
+    auto exec_id = executions().create(env, ExecConfig{.container_id = c.id});
+    if (!exec_id) continue;
+    auto ran = run_detached(env, c, *exec_id);
+    if (!ran) {
+      spdlog::warn("container {}: its command did not start: {}", c.id, ran.error().message);
+      executions().forget(*exec_id);
+      continue;
+    }
+    spdlog::info("container {} started (restart policy on-startup)", c.id);
+  }
+}
+
+}  // namespace kleene::container

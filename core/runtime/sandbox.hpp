@@ -52,9 +52,10 @@ std::vector<std::string> final_env(const std::vector<std::string>& env, const Cr
                                    const std::vector<std::string>& inherited = {});
 
 // The last steps before execve, in the execution's process (already in the container's
-// namespaces, root and cgroup): close every fd above 2, setgroups/setgid/setuid, the capability
-// allow-list (bounding, permitted, effective; inheritable and ambient empty) plus what params
-// allow (raw_sockets: NET_RAW; mlock: IPC_LOCK; chflags: LINUX_IMMUTABLE), no_new_privs, the
+// namespaces, root and cgroup): mark every fd above 2 close-on-exec (so a failed exec can still
+// be reported through the caller's pipe; nothing reaches the program), setgroups/setgid/setuid, the
+// capability allow-list (bounding, permitted, effective; inheritable and ambient empty) plus what
+// params allow (raw_sockets: NET_RAW; mlock: IPC_LOCK; chflags: LINUX_IMMUTABLE), no_new_privs, the
 // seccomp allow-list for params, chdir(workdir), execvpe. Returns only on failure, with the
 // error (e.g. "exec /bin/x: No such file or directory", code ENOENT -> exit 127, EACCES -> 126).
 Error exec_process(const ProcessSpec& process, const Credentials& who, const JailParams& params);

@@ -153,7 +153,7 @@ Result<void> mount_dev(int root_fd) {
     return errno_error("create /dev/pts and /dev/shm");
   auto pts = TRY(make_target(root_fd, "/dev/pts", true));
   TRY(mount_at("devpts", pts.get(), "devpts", MS_NOSUID | MS_NOEXEC,
-               "newinstance,ptmxmode=0666,mode=0620,gid=5", "/dev/pts"));
+               "newinstance,ptmxmode=0666,mode=0620,gid=5,max=1024", "/dev/pts"));
   auto shm = TRY(make_target(root_fd, "/dev/shm", true));
   TRY(mount_at("shm", shm.get(), "tmpfs", kNoSuidDevExec, "mode=1777,size=65536k", "/dev/shm"));
   constexpr std::array<std::pair<const char*, const char*>, 5> kLinks{

@@ -13,8 +13,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "util/process.hpp"
@@ -420,6 +422,120 @@ TEST_F(RuntimeTest, CtrlCReachesATtyProcess) {
   // Until sleep is exec'ed, sh could take the SIGINT itself: 130 either way.
   ASSERT_TRUE((*execution)->write_stdin("\x03"));
   EXPECT_EQ(collect(**execution).exit_code, 130);
+}
+
+// The pty comes from the container's own devpts instance: `tty` names it, it is in the
+// container's /dev/pts, owned by the process's user, and starts at 24x80.
+TEST_F(RuntimeTest, TtyIsAPtyOfTheContainersDevpts) {
+  auto s = spec("ownpty");
+  s.params.persist = true;
+  start(s);
+  auto p =
+      process({"/bin/sh", "-c",
+               "t=$(tty) || exit 9; echo \"tty=$t\"; echo \"ls=$(ls /dev/pts | tr '\\n' ' ')\"; "
+               "echo \"fs=$(stat -f -c %T \"$t\")\"; echo \"size=$(stty size)\""});
+  p.tty = true;
+  auto execution = runtime_->exec(s.id, p, true);
+  ASSERT_TRUE(execution) << execution.error().message;
+  auto outcome = collect(**execution);
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
+  const auto at = outcome.output.find("tty=/dev/pts/");
+  ASSERT_NE(at, std::string::npos) << outcome.output;
+  const std::string number = outcome.output.substr(
+      at + 13, outcome.output.find_first_not_of("0123456789", at + 13) - (at + 13));
+  ASSERT_FALSE(number.empty()) << outcome.output;
+  EXPECT_NE(outcome.output.find("ls=" + number + " ptmx"), std::string::npos) << outcome.output;
+  EXPECT_NE(outcome.output.find("fs=devpts"), std::string::npos) << outcome.output;
+  EXPECT_NE(outcome.output.find("size=24 80"), std::string::npos) << outcome.output;
+
+  // Another user's terminal is its own; the pty is gone with the execution it was made for.
+  auto q = process({"/bin/sh", "-c", "stat -c 'owner=%u' $(tty); ls /dev/pts | wc -l"}, "e2");
+  q.tty = true;
+  q.user = "nobody";
+  auto second = runtime_->exec(s.id, q, true);
+  ASSERT_TRUE(second) << second.error().message;
+  auto other = collect(**second);
+  EXPECT_EQ(other.exit_code, 0) << other.output;
+  EXPECT_NE(other.output.find("owner=65534"), std::string::npos) << other.output;
+  EXPECT_NE(other.output.find("2\r\n"), std::string::npos) << other.output;  // its pty + ptmx
+}
+
+// The container's root replaces /dev/ptmx (and tries /dev/pts, which it cannot): the next tty
+// execution still gets a pty of the container's devpts, and nothing reaches the file the
+// symlink names.
+TEST_F(RuntimeTest, AReplacedPtmxDoesNotRedirectTheTerminal) {
+  auto s = spec("ptmx");
+  s.params.persist = true;
+  start(s);
+  const std::string passwd_before = [&] {
+    std::ifstream in(rootfs_ / "etc/passwd");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }();
+  auto attack = run(s.id, {"/bin/sh", "-c",
+                           "rm /dev/ptmx && ln -s /etc/passwd /dev/ptmx || exit 9; "
+                           "rm -f /dev/pts/ptmx 2>/dev/null && echo removed-pts-ptmx; "
+                           "umount -l /dev/pts 2>/dev/null && echo unmounted; "
+                           "mv /dev/pts /dev/pts.old 2>/dev/null && echo moved; "
+                           "readlink /dev/ptmx"});
+  ASSERT_EQ(attack.exit_code, 0) << attack.output;
+  EXPECT_EQ(attack.output, "/etc/passwd\n");
+
+  auto p = process({"/bin/sh", "-c", "tty || exit 9; read line; echo \"got $line\""}, "e2");
+  p.tty = true;
+  auto execution = runtime_->exec(s.id, p, true);
+  ASSERT_TRUE(execution) << execution.error().message;
+  read_until(**execution, "/dev/pts/");
+  ASSERT_TRUE((*execution)->write_stdin("kl-line\n"));
+  auto outcome = collect(**execution);
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.output;
+  EXPECT_NE(outcome.output.find("got kl-line"), std::string::npos) << outcome.output;
+  std::ifstream in(rootfs_ / "etc/passwd");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), passwd_before);
+}
+
+// Without a /dev in the container (mount.nodevfs) the pty is the host's: a terminal all the
+// same (job control, size), but its name does not exist inside.
+TEST_F(RuntimeTest, WithoutDevfsATtyComesFromTheHost) {
+  auto s = spec("nodevpty");
+  s.params.devfs = false;
+  start(s);
+  auto p = process({"/bin/sh", "-c", "[ -t 0 ] && echo is-a-tty; read x; stty size"});
+  p.tty = true;
+  auto execution = runtime_->exec(s.id, p, true);
+  ASSERT_TRUE(execution) << execution.error().message;
+  read_until(**execution, "is-a-tty");
+  ASSERT_TRUE((*execution)->resize(40, 100));
+  ASSERT_TRUE((*execution)->write_stdin("go\n"));
+  auto outcome = collect(**execution);
+  EXPECT_NE(outcome.output.find("40 100"), std::string::npos) << outcome.output;
+  EXPECT_EQ(outcome.exit_code, 0);
+}
+
+// The keeper's footprint target (docs/runtime.md): at most 1 MiB resident after serving tty
+// executions (a sanitized build has a dynamic, instrumented keeper: no target).
+TEST_F(RuntimeTest, KeeperStaysSmallAfterTtyExecutions) {
+  auto s = spec("rss");
+  s.params.persist = true;
+  const auto state = start(s);
+  for (const char* id : {"e1", "e2", "e3"}) {
+    auto p = process({"/bin/sh", "-c", "[ -t 0 ] && echo is-a-tty"}, id);
+    p.tty = true;
+    auto execution = runtime_->exec(s.id, p, true);
+    ASSERT_TRUE(execution) << execution.error().message;
+    auto outcome = collect(**execution);
+    EXPECT_NE(outcome.output.find("is-a-tty"), std::string::npos) << outcome.output;
+  }
+  std::ifstream status("/proc/" + std::to_string(state.keeper_pid) + "/status");
+  long rss_kib = -1;
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with("VmRSS:")) rss_kib = std::stol(line.substr(6));
+  }
+  ASSERT_GT(rss_kib, 0);
+  RecordProperty("keeper_vmrss_kib", static_cast<int>(rss_kib));
+  std::printf("keeper VmRSS after 3 tty executions: %ld KiB\n", rss_kib);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+  EXPECT_LE(rss_kib, 1024);
+#endif
 }
 
 TEST_F(RuntimeTest, PersistOffEndsAnEmptyContainer) {

@@ -102,7 +102,7 @@ TEST_F(HttpTest, NonObjectBodyIs422) {
 
 TEST_F(HttpTest, ValidBodyOnUnbuiltRouteIs501) {
   HttpResponse r =
-      request("POST", "/containers/create", R"({"image": "base", "cmd": ["/bin/sh"]})");
+      request("POST", "/networks/create", R"({"name": "kltest", "type": "bridge"})");
   EXPECT_EQ(r.status, 501) << r.body;
   EXPECT_EQ(parse_json(r), (json{{"message", "not implemented yet"}}));
 }

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
 
 #include "cli.hpp"
 
@@ -28,5 +30,10 @@ std::string string_field(const json& request, const char* key);
 void destroy_dataset(const Cli& cli, const std::string& name, bool recursive);
 // The mountpoint of a filesystem, mounting it first if it is not mounted.
 std::string mounted_path(const Cli& cli, const std::string& dataset);
+
+// Where the kernel has `dataset` mounted (type zfs or fuse.zfs, source = the dataset's name), from
+// /proc/self/mountinfo; nullopt when it is not mounted. mounted_path() asks it first.
+std::optional<std::string> kernel_mountpoint(const std::string& dataset,
+                                             const std::string& mountinfo = "/proc/self/mountinfo");
 
 }  // namespace kleene::zfs

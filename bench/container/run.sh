@@ -5,6 +5,8 @@
 #   runc-run    runc run of an OCI bundle of the same busybox rootfs
 #   klee-run    klee run --network host base /bin/true (create + start + exec + exit; the
 #               created containers are pruned afterwards)
+#   klee-start  klee start -a of an existing container whose command is /bin/true: what runc
+#               run does (no root filesystem to make; klee-run adds the ZFS clone)
 #   floor-exec  nsenter into a running kleene container's namespaces + /bin/true
 #   klee-exec   klee exec <that container> /bin/true
 # and the RSS of kleened and of a container's keeper. Needs a running kleened with the image
@@ -34,8 +36,10 @@ fi
 # State under a tmpfs-backed temp dir; removed on exit with everything we started.
 work="$(mktemp -d /dev/shm/kl-bench.XXXXXX)"
 container=""
+started=""
 cleanup() {
   [[ -n "${container}" ]] && "${klee}" container rm -f "${container}" >/dev/null 2>&1 || true
+  [[ -n "${started}" ]] && "${klee}" container rm -f "${started}" >/dev/null 2>&1 || true
   rm -rf "${work}"
 }
 trap cleanup EXIT
@@ -49,15 +53,17 @@ jq '.process.args = ["/bin/true"] | .process.terminal = false | .root.readonly =
 rootfs="${work}/bundle/rootfs"
 
 # A running container for the exec benchmarks.
-container="$("${klee}" run -d --network host --name kl-bench-exec base /bin/sleep 100000 | tail -n 1)"
+container="$("${klee}" run -d --network host --name kl-bench-exec base /bin/sleep 100000 | sed -n 1p)"
 jid="$("${klee}" container ls | awk -v n=kl-bench-exec '$2 == n {print $NF}')"
 [[ "${jid}" =~ ^[0-9]+$ ]] || { echo "error: no JID for the exec container" >&2; exit 1; }
 keeper="$(awk '/^PPid:/ {print $2}' "/proc/${jid}/status")"
+started="$("${klee}" create --network host --name kl-bench-start base /bin/true | sed -n 1p)"
 
 hyperfine --warmup 3 --runs "${runs}" -N --export-markdown "${work}/times.md" --export-json "${work}/times.json" \
   -n floor-run "unshare --mount --uts --ipc --net --pid --fork chroot ${rootfs} /bin/true" \
   -n runc-run "runc --root ${work}/runc run --bundle ${work}/bundle kl-bench-runc" \
   -n klee-run "${klee} run --network host base /bin/true" \
+  -n klee-start "${klee} start -a kl-bench-start" \
   -n floor-exec "nsenter --target ${jid} --mount --uts --ipc --net --pid --root --wd /bin/true" \
   -n klee-exec "${klee} exec kl-bench-exec /bin/true"
 
@@ -84,6 +90,7 @@ mkdir -p "${out_dir}"
   echo "| ratio (medians) | value | target |"
   echo "|---|---|---|"
   echo "| klee run / runc run | $(ratio klee-run runc-run) | ≤ 1.0 |"
+  echo "| klee start -a / runc run | $(ratio klee-start runc-run) | — |"
   echo "| klee run / floor | $(ratio klee-run floor-run) | — |"
   echo "| klee exec / floor exec | $(ratio klee-exec floor-exec) | ≤ 3.0 |"
   echo

@@ -277,18 +277,33 @@ Row container_row(const nlohmann::json& c) {
 Outcome<std::string> create_container(const Context& ctx, const po::variables_map& vm,
                                       const std::string& image,
                                       const std::vector<std::string>& command) {
-  auto name = optional_string(vm, "name").value_or("");
-  if (name.empty()) name = random_container_name();
-  auto config = container_config(vm, image, command, name);
-  if (!config) {
-    ctx.err << config.error().message << std::endl;
-    return std::unexpected(config.error().code);
+  const auto given = optional_string(vm, "name").value_or("");
+  auto network = network_choice(vm);  // valid when container_config is
+  // An unnamed container gets a random name; when it is taken, another one (with a number
+  // added after the first tries, as the 576 pairs run out), as Docker does.
+  constexpr int kNameAttempts = 8;
+  std::optional<HttpResponse> response;
+  for (int attempt = 0; attempt < kNameAttempts; ++attempt) {
+    std::string name = given;
+    if (name.empty()) {
+      name = random_container_name();
+      if (attempt >= 2)
+        name += std::to_string(attempt * 1000 + static_cast<int>(std::random_device{}() % 1000));
+    }
+    auto config = container_config(vm, image, command, name);
+    if (!config) {
+      ctx.err << config.error().message << std::endl;
+      return std::unexpected(config.error().code);
+    }
+    auto sent = ctx.client.request({.method = boost::beast::http::verb::post,
+                                    .target = "/containers/create",
+                                    .body = config->dump()});
+    if (!sent) return std::unexpected(ctx.fail(sent.error()));
+    response = std::move(*sent);
+    if (!given.empty() || response->status != 409 ||
+        response->error_message().find("already in use") == std::string::npos)
+      break;
   }
-  auto network = network_choice(vm);  // valid: container_config checked it
-  auto response = ctx.client.request({.method = boost::beast::http::verb::post,
-                                      .target = "/containers/create",
-                                      .body = config->dump()});
-  if (!response) return std::unexpected(ctx.fail(response.error()));
   if (response->status != 201) {
     ctx.err << "could not create container: " << response->error_message() << std::endl;
     return std::unexpected(1);

@@ -2,6 +2,7 @@
 // options, the requests they send, Kleene's output lines and exit codes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "app.hpp"
@@ -81,6 +82,21 @@ TEST(ContainerCommands, CreateDefaultsAndShortcut) {
   EXPECT_EQ(sent["persist"], false);
   EXPECT_FALSE(sent["name"].get<std::string>().empty());  // klee picks a name, as Kleene's
   EXPECT_NE(sent["name"].get<std::string>().find('_'), std::string::npos);
+}
+
+TEST(ContainerCommands, ATakenRandomNameIsReplacedAGivenOneIsNot) {
+  auto server = TestServer::on_tcp();
+  auto r = klee_at(*server, {"create", "taken"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "c0ffee000001\n");
+  // Two random names were refused, the third try carries a number.
+  EXPECT_EQ(std::ranges::count(server->last().targets, "/containers/create"), 3);
+  EXPECT_NE(json::parse(server->last().body)["name"].get<std::string>().find_first_of("0123456789"),
+            std::string::npos);
+
+  auto given = klee_at(*server, {"create", "--name", "mine", "taken"});
+  EXPECT_EQ(given.code, 1);
+  EXPECT_EQ(given.err, "could not create container: container name 'mine' is already in use\n");
 }
 
 TEST(ContainerCommands, NetworkOptions) {

@@ -49,6 +49,13 @@ std::optional<std::pair<http::status, std::string>> container_route(
   const std::string missing = R"({"message":"no such container"})";
   if (target == "/containers/create" && post) {
     if (nothere) return {{http::status::not_found, R"({"message":"no such image 'nothere'"})"}};
+    // The image "taken": every name is in use except those with a number (klee's later tries).
+    if (req.body().find("\"taken\"") != std::string::npos) {
+      const auto name = nlohmann::json::parse(req.body()).value("name", "");
+      if (name.find_first_of("0123456789") == std::string::npos)
+        return {{http::status::conflict,
+                 R"({"message":"container name ')" + name + R"(' is already in use"})"}};
+    }
     return {{http::status::created, R"({"id":"c0ffee000001"})"}};
   }
   if (target == "/networks/connect" && post) return {{http::status::no_content, ""}};

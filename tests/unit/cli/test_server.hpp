@@ -29,7 +29,7 @@ struct Recorded {
 // "hello ", "wörld\n", Close 1000), /ws/invalid (Close 1002), /ws/echo (starting, echoes
 // one frame, Close 1000), /ws/drop (starting, then the connection is cut without a Close).
 // A fake container API: POST /containers/create (201 id c0ffee000001, or 404 for the image
-// "nothere"), POST /networks/connect (204), POST /exec/create (201 id e0000000001, 404 for
+// "nothere", or for the image "taken" 409 "already in use" unless the name has a digit), POST /networks/connect (204), POST /exec/create (201 id e0000000001, 404 for
 // the container "nothere"), GET /containers/list (two containers), POST
 // /containers/{id}/stop|update and DELETE /containers/{id} (the id back, 404 for "nothere"),
 // POST /exec/{id}/stop, and the WebSocket /exec/start: with attach=false Close 1001; else

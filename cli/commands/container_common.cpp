@@ -8,6 +8,7 @@
 
 #include "commands/exec_attach.hpp"
 #include "commands/image_volume_common.hpp"
+#include "commands/registry.hpp"
 
 namespace po = boost::program_options;
 
@@ -274,9 +275,9 @@ Row container_row(const nlohmann::json& c) {
           jid};
 }
 
-Outcome<std::string> create_container(const Context& ctx, const po::variables_map& vm,
-                                      const std::string& image,
-                                      const std::vector<std::string>& command) {
+Outcome<std::string> create_container(const Context& ctx, const po::variables_map& vm) {
+  const auto image = positional(vm, "IMAGE");
+  const auto command = positionals(vm, "COMMAND");
   const auto given = optional_string(vm, "name").value_or("");
   auto network = network_choice(vm);  // valid when container_config is
   // An unnamed container gets a random name; when it is taken, another one (with a number

@@ -69,12 +69,11 @@ struct NetworkChoice {
 [[nodiscard]] Row container_row(const nlohmann::json& summary);
 [[nodiscard]] const std::vector<Column>& container_columns();
 
-// Creates the container (and connects it to its network) and prints its id; the outcome is
-// the id or the exit code after the error was printed.
-[[nodiscard]] Outcome<std::string> create_container(const Context& ctx,
-                                                    const boost::program_options::variables_map& vm,
-                                                    const std::string& image,
-                                                    const std::vector<std::string>& command);
+// Creates the container from the IMAGE and COMMAND arguments and the options (and connects it
+// to its network) and prints its id; the outcome is the id or the exit code after the error
+// was printed.
+[[nodiscard]] Outcome<std::string> create_container(
+    const Context& ctx, const boost::program_options::variables_map& vm);
 
 // Kleene's _start: an execution of the containers' own command in each container (starting
 // them), attached unless `detach` (only one container can be attached).

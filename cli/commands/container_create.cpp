@@ -20,8 +20,7 @@ Command container_create_command() {
       .pass_through = true,
       .run =
           [](const Context& ctx, const po::variables_map& vm) {
-            auto id =
-                create_container(ctx, vm, positional(vm, "IMAGE"), positionals(vm, "COMMAND"));
+            auto id = create_container(ctx, vm);
             return id ? 0 : id.error();
           },
   };

@@ -1,6 +1,5 @@
 // klee container prune [-f] (POST /containers/prune): Kleene's confirmation, then the ids of
 // the removed containers, one a line. Running and `persist` containers stay.
-#include <boost/beast/http/verb.hpp>
 #include <boost/program_options/value_semantic.hpp>
 
 #include "commands/all.hpp"
@@ -12,19 +11,8 @@ namespace klee {
 namespace {
 
 int run(const Context& ctx, const po::variables_map& vm) {
-  if (!vm["force"].as<bool>() &&
-      !confirm(ctx, "WARNING! This will remove all stopped containers.")) {
-    return 1;
-  }
-  auto ids = ctx.call_json(
-      {.method = boost::beast::http::verb::post, .target = "/containers/prune"}, {200});
-  if (!ids) return ids.error();
-  if (!ids->is_array()) {
-    return ctx.fail(
-        kleene::Error{kProtocolError, "Error! Unexpected response received from Kleened."});
-  }
-  print_id_list(ctx, *ids);
-  return 0;
+  return prune(ctx, vm["force"].as<bool>(), "WARNING! This will remove all stopped containers.",
+               "/containers/prune");
 }
 
 }  // namespace

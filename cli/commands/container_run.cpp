@@ -22,8 +22,7 @@ Command container_run_command() {
       .pass_through = true,
       .run =
           [](const Context& ctx, const po::variables_map& vm) {
-            auto id =
-                create_container(ctx, vm, positional(vm, "IMAGE"), positionals(vm, "COMMAND"));
+            auto id = create_container(ctx, vm);
             if (!id) return id.error();
             return start_containers(ctx, exec_flags(vm), {*id});
           },

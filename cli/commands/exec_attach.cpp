@@ -1,96 +1,37 @@
 #include "commands/exec_attach.hpp"
 
-#include <fcntl.h>
 #include <unistd.h>
 
+#include <array>
 #include <csignal>
 #include <deque>
 #include <optional>
 
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/beast/http/verb.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 
 #include "commands/container_common.hpp"
 #include "commands/image_volume_common.hpp"
-#include "options/defaults.hpp"
 #include "terminal/raw_mode.hpp"
 #include "transport/http_client.hpp"
-#include "transport/stream.hpp"
+#include "transport/ws_connection.hpp"
 
 namespace klee {
 namespace {
 
-namespace websocket = boost::beast::websocket;
 using namespace transport;
 
 constexpr std::size_t kMaxQueuedFrames = 16;  // stdin waits while this many frames are unsent
-
-// stdin through a duplicate, so that asio may make it non-blocking; the shared file status
-// flags are put back afterwards (the shell owns that terminal).
-class StdinReader {
- public:
-  StdinReader(asio::io_context& ioc, int fd) : flags_(::fcntl(fd, F_GETFL)), fd_(fd) {
-    const int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    if (dup >= 0) descriptor_.emplace(ioc, dup);
-  }
-  ~StdinReader() {
-    if (descriptor_) {
-      error_code ignored;
-      descriptor_->close(ignored);
-    }
-    if (flags_ >= 0) ::fcntl(fd_, F_SETFL, flags_);
-  }
-  StdinReader(const StdinReader&) = delete;
-  StdinReader& operator=(const StdinReader&) = delete;
-
-  asio::posix::stream_descriptor* get() { return descriptor_ ? &*descriptor_ : nullptr; }
-
- private:
-  int flags_;
-  int fd_;
-  std::optional<asio::posix::stream_descriptor> descriptor_;
-};
 
 template <typename S>
 class AttachSession {
  public:
   AttachSession(const Endpoint& endpoint, AttachOptions options)
-      : endpoint_(endpoint), options_(std::move(options)), signals_(ioc_) {
-    if constexpr (is_tls<S>) {
-      ws_.emplace(ioc_, *endpoint.tls);
-    } else {
-      ws_.emplace(ioc_);
-    }
-  }
+      : options_(std::move(options)), conn_(endpoint) {}
 
   kleene::Result<AttachResult> run(const std::string& config) {
-    TRY(establish(ioc_, ws_->next_layer(), endpoint_));
-    beast::get_lowest_layer(*ws_).expires_never();
-    ws_->set_option(websocket::stream_base::timeout{std::chrono::seconds(30),
-                                                    websocket::stream_base::none(), false});
-    ws_->set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
-      req.set(boost::beast::http::field::user_agent, "klee/" + std::string(kVersion));
-    }));
-    websocket::response_type response;
-    auto ec = run_step(ioc_, [&](auto h) {
-      ws_->async_handshake(response, endpoint_.url.authority(), "/exec/start", std::move(h));
-    });
-    if (ec == websocket::error::upgrade_declined) {
-      HttpResponse declined{response.result_int(), {}, response.body()};
-      return kleene::make_error(kProtocolError, declined.error_message());
-    }
-    if (ec) return std::unexpected(transport_error(ec, "websocket handshake"));
-
-    ws_->text(true);
-    ec = run_step(ioc_, [&](auto h) { ws_->async_write(asio::buffer(config), std::move(h)); });
-    if (ec) return finish(ec);
-    ec = run_step(ioc_, [&](auto h) { ws_->async_read(buffer_, std::move(h)); });
-    if (ec) return finish(ec);
-    const auto first = beast::buffers_to_string(buffer_.data());
-    buffer_.consume(buffer_.size());
+    TRY(conn_.connect("/exec/start", std::chrono::seconds(30)));
+    std::string first;
+    if (auto ec = conn_.start(config, first)) return finish(ec);
     if (is_ws_message(first, "starting")) {
       result_.started = true;
     } else {
@@ -99,21 +40,20 @@ class AttachSession {
 
     setup_terminal();
     if (options_.interactive) {
-      stdin_.emplace(ioc_, options_.stdin_fd);
+      conn_.open_stdin(options_.stdin_fd);
       read_stdin();
     } else {
       queue(end_of_stdin_frame());  // nothing to send: the process sees end of input
     }
     if (options_.handle_signals) {
-      signals_.add(SIGINT);
-      signals_.add(SIGTERM);
+      conn_.signals().add(SIGINT);
+      conn_.signals().add(SIGTERM);
       wait_for_signal();
     }
-    read_frames();
-    ioc_.restart();
-    ioc_.run();
+    conn_.read_frames([this](const std::string& frame) { options_.on_output(frame); });
+    const auto ended = conn_.run();
     teardown_terminal();
-    return finish(read_error_);
+    return finish(ended);
   }
 
  private:
@@ -122,48 +62,33 @@ class AttachSession {
     if (!options_.tty || ::isatty(fd) != 1) return;
     if (auto raw = RawMode::enable(fd)) raw_.emplace(std::move(*raw));
     if (auto size = window_size(fd)) queue(resize_frame(*size));
-    watcher_.emplace(ioc_, fd, [this](WindowSize size) { queue(resize_frame(size)); });
+    watcher_.emplace(conn_.ioc(), fd, [this](WindowSize size) { queue(resize_frame(size)); });
   }
 
   void teardown_terminal() {
     error_code ignored;
-    signals_.cancel(ignored);
-    signals_.clear(ignored);
+    conn_.signals().cancel(ignored);
+    conn_.signals().clear(ignored);
     watcher_.reset();
     if (raw_) raw_->restore();
   }
 
   void wait_for_signal() {
-    signals_.async_wait([this](error_code e, int sig) {
+    conn_.signals().async_wait([this](error_code e, int sig) {
       if (e) return;
       if (signal_ != 0) {  // a second one: stop waiting for the server
-        ioc_.stop();
+        conn_.ioc().stop();
         return;
       }
       signal_ = sig;
-      ws_->async_close({websocket::close_code::normal, "interrupted by user"}, [](error_code) {});
+      conn_.ws().async_close({websocket::close_code::normal, "interrupted by user"},
+                             [](error_code) {});
       wait_for_signal();
     });
   }
 
-  void read_frames() {
-    ws_->async_read(buffer_, [this](error_code ec, std::size_t) {
-      if (ec) {
-        read_error_ = ec;
-        error_code ignored;
-        signals_.cancel(ignored);
-        if (stdin_ && stdin_->get()) stdin_->get()->cancel(ignored);
-        ioc_.stop();
-        return;
-      }
-      options_.on_output(beast::buffers_to_string(buffer_.data()));
-      buffer_.consume(buffer_.size());
-      read_frames();
-    });
-  }
-
   void read_stdin() {
-    auto* in = stdin_->get();
+    auto* in = conn_.stdin_descriptor();
     if (in == nullptr) return queue(end_of_stdin_frame());
     in->async_read_some(asio::buffer(chunk_), [this](error_code ec, std::size_t n) {
       if (ec == asio::error::operation_aborted) return;
@@ -192,8 +117,9 @@ class AttachSession {
       return;
     }
     writing_ = true;
-    ws_->binary(true);
-    ws_->async_write(asio::buffer(outbox_.front()), [this](error_code ec, std::size_t) {
+    auto& ws = conn_.ws();
+    ws.binary(true);
+    ws.async_write(asio::buffer(outbox_.front()), [this](error_code ec, std::size_t) {
       outbox_.pop_front();
       if (ec) {
         writing_ = false;  // the session is ending; the read side reports why
@@ -205,32 +131,23 @@ class AttachSession {
 
   kleene::Result<AttachResult> finish(const error_code& ec) {
     result_.signal = signal_;
-    if (ec != websocket::error::closed) {
-      if (signal_ != 0) return result_;  // we hung up; the server's answer does not matter
-      if (ec == beast::error::timeout) return std::unexpected(transport_error(ec));
-      return kleene::make_error(kProtocolError, "ERROR! Connection closed unexpectedly.");
-    }
-    const auto& reason = ws_->reason();
-    result_.close_code = reason.code;
-    result_.reason = parse_ws_message(std::string(reason.reason.data(), reason.reason.size()));
+    // We hung up; the server's answer does not matter.
+    if (ec != websocket::error::closed && signal_ != 0) return result_;
+    auto close = TRY(conn_.close(ec));
+    result_.close_code = close.code;
+    result_.reason = std::move(close.reason);
     return result_;
   }
 
-  const Endpoint& endpoint_;
   AttachOptions options_;
-  asio::io_context ioc_;
-  std::optional<websocket::stream<S>> ws_;
-  asio::signal_set signals_;
-  std::optional<StdinReader> stdin_;
+  WsConnection<S> conn_;
   std::optional<RawMode> raw_;
   std::optional<WindowSizeWatcher> watcher_;
-  beast::flat_buffer buffer_;
   std::array<char, 4096> chunk_{};
   std::deque<std::string> outbox_;
   bool writing_ = false;
   bool stdin_paused_ = false;
   int signal_ = 0;
-  error_code read_error_;
   AttachResult result_;
 };
 

@@ -1,6 +1,5 @@
 // klee image prune [-a] [-f] (POST /images/prune?all=): Kleene's confirmation, then the ids of
 // the removed images, one a line.
-#include <boost/beast/http/verb.hpp>
 #include <boost/program_options/value_semantic.hpp>
 
 #include "commands/all.hpp"
@@ -13,18 +12,8 @@ namespace {
 
 int run(const Context& ctx, const po::variables_map& vm) {
   const bool all = vm["all"].as<bool>();
-  if (!vm["force"].as<bool>() && !confirm(ctx, "WARNING! This will remove all unused images."))
-    return 1;
-  auto ids = ctx.call_json({.method = boost::beast::http::verb::post,
-                            .target = std::string("/images/prune?all=") + (all ? "true" : "false")},
-                           {200});
-  if (!ids) return ids.error();
-  if (!ids->is_array()) {
-    return ctx.fail(
-        kleene::Error{kProtocolError, "Error! Unexpected response received from Kleened."});
-  }
-  print_id_list(ctx, *ids);
-  return 0;
+  return prune(ctx, vm["force"].as<bool>(), "WARNING! This will remove all unused images.",
+               std::string("/images/prune?all=") + (all ? "true" : "false"));
 }
 
 }  // namespace

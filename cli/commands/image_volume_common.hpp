@@ -1,5 +1,6 @@
-// What the image and volume commands share: Kleene's prune confirmation, id lists, removal of
-// several objects one by one, "created" ages and URL-safe identifiers. Internal to klee.
+// What the image, volume and container commands share: Kleene's prune confirmation and request,
+// id lists, removal of several objects one by one, "created" ages and URL-safe identifiers.
+// Internal to klee.
 #pragma once
 
 #include <cctype>
@@ -81,6 +82,21 @@ inline void print_id_list(const Context& ctx, const nlohmann::json& ids) {
     if (id.is_string()) text += id.get<std::string>();
   }
   ctx.out << text << "\n" << std::flush;
+}
+
+// Kleene's prune commands: the confirmation with `warning` (unless forced), then POST target
+// and its answer, the removed ids, one a line. Exit code 1 when declined or on errors (printed).
+inline int prune(const Context& ctx, bool force, std::string_view warning,
+                 const std::string& target) {
+  if (!force && !confirm(ctx, warning)) return 1;
+  auto ids = ctx.call_json({.method = boost::beast::http::verb::post, .target = target}, {200});
+  if (!ids) return ids.error();
+  if (!ids->is_array()) {
+    return ctx.fail(
+        kleene::Error{kProtocolError, "Error! Unexpected response received from Kleened."});
+  }
+  print_id_list(ctx, *ids);
+  return 0;
 }
 
 // An IdResponse's id, printed; exit code 0, or 1 when the answer is not one.

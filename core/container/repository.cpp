@@ -1,5 +1,6 @@
 // The containers and mounts tables (store/migrations.cpp). All of the container SQL lives here.
 #include "container/container.hpp"
+#include "store/rows.hpp"
 #include "store/store.hpp"
 #include "util/resolve.hpp"
 
@@ -11,18 +12,8 @@ constexpr std::string_view kColumns =
     "id, name, image_id, cmd, user, env, jail_param, persist, restart_policy, network_driver, "
     "public_ports, dataset, created";
 
-nlohmann::json json_column(const store::Statement& stmt, int column, nlohmann::json fallback) {
-  auto value = nlohmann::json::parse(stmt.text(column), nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded() || value.type() != fallback.type()) return fallback;
-  return value;
-}
-
-std::vector<std::string> string_list(const nlohmann::json& array) {
-  std::vector<std::string> out;
-  for (const auto& item : array)
-    if (item.is_string()) out.push_back(item.get<std::string>());
-  return out;
-}
+using store::json_column;
+using store::string_list;
 
 Container read_row(const store::Statement& stmt) {
   Container c;
@@ -44,15 +35,7 @@ Container read_row(const store::Statement& stmt) {
 
 Result<std::vector<Container>> query(store::Connection& conn, std::string_view where,
                                      std::string_view param = {}) {
-  std::string sql = "SELECT " + std::string(kColumns) + " FROM containers";
-  if (!where.empty()) sql += " WHERE " + std::string(where);
-  sql += " ORDER BY created DESC, id";
-  auto stmt = TRY(conn.prepare(sql));
-  if (!where.empty()) stmt.bind(1, param);
-  std::vector<Container> out;
-  while (TRY(stmt.step()))
-    out.push_back(read_row(stmt));
-  return out;
+  return store::select_rows(conn, kColumns, "containers", where, param, read_row);
 }
 
 std::unexpected<Error> no_such_container(std::string_view query) {
@@ -63,20 +46,18 @@ std::unexpected<Error> name_taken(const Container& c) {
   return make_error(EEXIST, "container name '" + c.name + "' is already in use");
 }
 
-// Bind every column but id (1) in kColumns order, starting at 2.
-void bind_columns(store::Statement& stmt, const Container& c) {
-  stmt.bind(2, c.name)
-      .bind(3, c.image_id)
-      .bind(4, nlohmann::json(c.cmd).dump())
-      .bind(5, c.user)
-      .bind(6, nlohmann::json(c.env).dump())
-      .bind(7, nlohmann::json(c.jail_param).dump())
-      .bind(8, c.persist)
-      .bind(9, c.restart_policy)
-      .bind(10, c.network_driver)
-      .bind(11, c.public_ports.dump())
-      .bind(12, c.dataset)
-      .bind(13, c.created);
+// Bind the columns update() may change, in this order, from parameter `first` on: name, cmd,
+// user, env, jail_param, persist, restart_policy, network_driver, public_ports.
+void bind_changeable(store::Statement& stmt, const Container& c, int first) {
+  stmt.bind(first, c.name)
+      .bind(first + 1, nlohmann::json(c.cmd).dump())
+      .bind(first + 2, c.user)
+      .bind(first + 3, nlohmann::json(c.env).dump())
+      .bind(first + 4, nlohmann::json(c.jail_param).dump())
+      .bind(first + 5, c.persist)
+      .bind(first + 6, c.restart_policy)
+      .bind(first + 7, c.network_driver)
+      .bind(first + 8, c.public_ports.dump());
 }
 
 }  // namespace
@@ -109,11 +90,12 @@ Result<void> ContainerRepository::insert(const Container& c,
     taken.bind(1, c.name);
     if (TRY(taken.step())) return name_taken(c);
   }
-  auto stmt =
-      TRY(conn.prepare("INSERT INTO containers (" + std::string(kColumns) +
-                       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"));
-  stmt.bind(1, c.id);
-  bind_columns(stmt, c);
+  auto stmt = TRY(conn.prepare(
+      "INSERT INTO containers (id, image_id, dataset, created, name, cmd, user, env, jail_param, "
+      "persist, restart_policy, network_driver, public_ports) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"));
+  stmt.bind(1, c.id).bind(2, c.image_id).bind(3, c.dataset).bind(4, c.created);
+  bind_changeable(stmt, c, 5);
   TRY(stmt.run());
   for (const auto& m : mounts) {
     auto mount = TRY(conn.prepare(
@@ -166,16 +148,8 @@ Result<void> ContainerRepository::update(const Container& c) {
   auto stmt = TRY(conn.prepare(
       "UPDATE containers SET name = ?2, cmd = ?3, user = ?4, env = ?5, jail_param = ?6, "
       "persist = ?7, restart_policy = ?8, network_driver = ?9, public_ports = ?10 WHERE id = ?1"));
-  stmt.bind(1, c.id)
-      .bind(2, c.name)
-      .bind(3, nlohmann::json(c.cmd).dump())
-      .bind(4, c.user)
-      .bind(5, nlohmann::json(c.env).dump())
-      .bind(6, nlohmann::json(c.jail_param).dump())
-      .bind(7, c.persist)
-      .bind(8, c.restart_policy)
-      .bind(9, c.network_driver)
-      .bind(10, c.public_ports.dump());
+  stmt.bind(1, c.id);
+  bind_changeable(stmt, c, 2);
   TRY(stmt.run());
   if (conn.changes() == 0) return no_such_container(c.id);
   return tx.commit();

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "image/image.hpp"
+#include "store/rows.hpp"
 #include "store/store.hpp"
 #include "util/resolve.hpp"
 
@@ -12,19 +13,8 @@ namespace {
 constexpr std::string_view kColumns =
     "id, name, tag, cmd, env, user, instructions, buildargs, dataset, parent_snapshot, created";
 
-// A JSON column; text that is not valid JSON (never written by us) reads as `fallback`.
-nlohmann::json json_column(const store::Statement& stmt, int column, nlohmann::json fallback) {
-  auto value = nlohmann::json::parse(stmt.text(column), nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded() || value.type() != fallback.type()) return fallback;
-  return value;
-}
-
-std::vector<std::string> string_list(const nlohmann::json& array) {
-  std::vector<std::string> out;
-  for (const auto& item : array)
-    if (item.is_string()) out.push_back(item.get<std::string>());
-  return out;
-}
+using store::json_column;
+using store::string_list;
 
 Image read_row(const store::Statement& stmt) {
   Image image;
@@ -44,15 +34,7 @@ Image read_row(const store::Statement& stmt) {
 
 Result<std::vector<Image>> query_images(store::Connection& conn, std::string_view where,
                                         std::string_view param = {}) {
-  std::string sql = "SELECT " + std::string(kColumns) + " FROM images";
-  if (!where.empty()) sql += " WHERE " + std::string(where);
-  sql += " ORDER BY created DESC, id";
-  auto stmt = TRY(conn.prepare(sql));
-  if (!where.empty()) stmt.bind(1, param);
-  std::vector<Image> images;
-  while (TRY(stmt.step()))
-    images.push_back(read_row(stmt));
-  return images;
+  return store::select_rows(conn, kColumns, "images", where, param, read_row);
 }
 
 // Take `name:tag` away from whichever image holds it, so it can move (Kleene's re-tagging).

@@ -66,7 +66,7 @@ example_so="$(find "${example_build}" -name '*.so' -not -path '*/CMakeFiles/*' -
 
 echo "== start the installed kleened with ${plugin_dir} and $(dirname "${example_so}")"
 cat >"${work}/kleened.yaml" <<YAML
-kleene_root: zroot/kleene-oot
+kleene_root: kl-oot-nopool/kleene
 api_listening_sockets:
   - address: http://${work}/kleened.sock
 enable_logging: true

@@ -6,8 +6,7 @@
 #include <fstream>
 #include <memory>
 
-#include "common.hpp"
-#include "support/zfs_pool.hpp"
+#include "container_fixture.hpp"
 
 namespace kleene::it {
 namespace {
@@ -18,15 +17,10 @@ constexpr const char* kImage = "kl-escape";
 // CapBnd/CapEff of a root process with the default allow-list (docs/jail-parameters.md).
 constexpr const char* kDefaultCaps = "00000000800405fb";
 
-class ContainerEscapeTest : public KleenedTest {
+class ContainerEscapeTest : public PoolKleenedTest {
  protected:
   void SetUp() override {
-    auto pool = test::TestPool::create();
-    ASSERT_TRUE(pool) << pool.error().message;
-    pool_ = std::move(*pool);
-    daemon.config()["kleene_root"] = pool_->dataset("kleene");
-    daemon.config()["plugins"] = json{{"zfs", pool_->plugin_config()}};
-    ASSERT_TRUE(daemon.start());
+    ASSERT_NO_FATAL_FAILURE(start_on_pool());
     ASSERT_NO_FATAL_FAILURE(make_hostile_image());
     fs::create_directories(dir.file("hostsrc"));
     write_file(dir.file("hostsrc/marker"), "kl-marker\n");
@@ -70,8 +64,6 @@ class ContainerEscapeTest : public KleenedTest {
     args.insert(args.end(), command.begin(), command.end());
     return klee(args);
   }
-
-  std::unique_ptr<test::TestPool> pool_;
 };
 
 TEST_F(ContainerEscapeTest, SymlinkedMountTargetsLandInsideTheContainer) {

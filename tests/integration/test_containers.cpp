@@ -6,8 +6,7 @@
 #include <fstream>
 #include <memory>
 
-#include "common.hpp"
-#include "support/zfs_pool.hpp"
+#include "container_fixture.hpp"
 #include "util/strings.hpp"
 #include "ws_client.hpp"
 
@@ -16,47 +15,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The busybox rootfs tarball, built once for the suite in /dev/shm.
-class Tarball {
- public:
-  static const std::string& path() {
-    static Tarball tarball;
-    return tarball.path_;
-  }
-  ~Tarball() {
-    std::error_code ignored;
-    if (!dir_.empty()) fs::remove_all(dir_, ignored);
-  }
-
- private:
-  Tarball() {
-    char templ[] = "/dev/shm/kl-containers-it-XXXXXX";
-    if (::mkdtemp(templ) == nullptr) return;
-    dir_ = templ;
-    const std::string out = dir_ + "/busybox.tar.gz";
-    auto r =
-        run_command({find_program("bash"), paths::fixtures() + "/make-busybox-rootfs", out}, {});
-    if (r.exit_code == 0) path_ = out;
-  }
-  std::string dir_;
-  std::string path_;
-};
-
-class ContainersApiTest : public KleenedTest {
+class ContainersApiTest : public PoolKleenedTest {
  protected:
   void SetUp() override {
-    ASSERT_FALSE(Tarball::path().empty()) << "could not build the busybox rootfs";
-    auto pool = test::TestPool::create({.size = "512M"});
-    ASSERT_TRUE(pool) << pool.error().message;
-    pool_ = std::move(*pool);
-    root_ = pool_->dataset("kleene");
-    daemon.config()["kleene_root"] = root_;
-    daemon.config()["plugins"] = json{{"zfs", pool_->plugin_config()}};
-    daemon.config()["stop_timeout"] = 2;
-    ASSERT_TRUE(daemon.start());
+    ASSERT_NO_FATAL_FAILURE(start_for_containers());
     auto created = WsClient::run(
         daemon.socket_path(), "/images/create",
-        json{{"method", "fetch"}, {"url", "file://" + Tarball::path()}, {"tag", "busybox"}}.dump());
+        json{{"method", "fetch"}, {"url", "file://" + busybox_tarball()}, {"tag", "busybox"}}
+            .dump());
     ASSERT_EQ(created.close_code, 1000) << created.close_reason << created.output();
     image_id_ = json::parse(created.close_reason)["data"];
   }
@@ -73,11 +39,7 @@ class ContainersApiTest : public KleenedTest {
       EXPECT_EQ(api("DELETE", "/images/" + image_id_).status, 200);
       EXPECT_TRUE(daemon.stop());
     }
-    if (pool_) {
-      EXPECT_EQ(pool_->list_all(),
-                (std::vector<std::string>{root_, root_ + "/container", root_ + "/image",
-                                          root_ + "/volumes"}));
-    }
+    expect_only_root_datasets();
     pool_.reset();
   }
 
@@ -132,8 +94,6 @@ class ContainersApiTest : public KleenedTest {
     return std::ranges::find(all, name) != all.end();
   }
 
-  std::unique_ptr<test::TestPool> pool_;
-  std::string root_;
   std::string image_id_;
 };
 

@@ -7,25 +7,18 @@
 #include <memory>
 #include <thread>
 
-#include "common.hpp"
+#include "container_fixture.hpp"
 #include "image/image.hpp"
 #include "store/store.hpp"
-#include "support/zfs_pool.hpp"
 #include "util/time.hpp"
 
 namespace kleene::it {
 namespace {
 
-class ImagesVolumesTest : public KleenedTest {
+class ImagesVolumesTest : public PoolKleenedTest {
  protected:
   void SetUp() override {
-    auto pool = test::TestPool::create();
-    ASSERT_TRUE(pool) << pool.error().message;
-    pool_ = std::move(*pool);
-    root_ = pool_->dataset("kleene");
-    daemon.config()["kleene_root"] = root_;
-    daemon.config()["plugins"] = json{{"zfs", pool_->plugin_config()}};
-    ASSERT_TRUE(daemon.start());
+    ASSERT_NO_FATAL_FAILURE(start_on_pool());
     auto store = store::Store::open(daemon.config()["metadata_db"].get<std::string>());
     ASSERT_TRUE(store) << store.error().message;
     store_ = std::move(*store);
@@ -36,12 +29,7 @@ class ImagesVolumesTest : public KleenedTest {
     if (daemon.running()) {
       EXPECT_TRUE(daemon.stop());
     }
-    if (pool_) {
-      // Only the root datasets kleened made at start-up may be left.
-      EXPECT_EQ(pool_->list_all(),
-                (std::vector<std::string>{root_, root_ + "/container", root_ + "/image",
-                                          root_ + "/volumes"}));
-    }
+    expect_only_root_datasets();
     pool_.reset();
   }
 
@@ -105,9 +93,7 @@ class ImagesVolumesTest : public KleenedTest {
     return json::parse(r.out, nullptr, false);
   }
 
-  std::unique_ptr<test::TestPool> pool_;
   std::unique_ptr<store::Store> store_;
-  std::string root_;
 };
 
 // The ids of the images `klee image ls` lists (first column, header and rule left out).

@@ -15,37 +15,12 @@
 #include <memory>
 #include <regex>
 
-#include "common.hpp"
-#include "support/zfs_pool.hpp"
+#include "container_fixture.hpp"
 
 namespace kleene::it {
 namespace {
 
 using namespace std::chrono_literals;
-
-// The busybox rootfs tarball, built once for the whole suite in /dev/shm.
-class BusyboxTarball {
- public:
-  static const std::string& path() {
-    static BusyboxTarball instance;
-    return instance.path_;
-  }
-  ~BusyboxTarball() {
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
-
- private:
-  BusyboxTarball() {
-    char templ[] = "/dev/shm/kl-klee-busybox-XXXXXX";
-    if (::mkdtemp(templ) == nullptr) return;
-    dir_ = templ;
-    const std::string out = dir_ + "/busybox.tar.gz";
-    auto r = run_command({find_program("bash"), paths::fixtures() + "/make-busybox-rootfs", out},
-                         test_environment(), 120s);
-    if (r.exit_code == 0) path_ = out;
-  }
-  std::string dir_, path_;
-};
 
 // klee on a pseudo-terminal, as a user at a shell runs it: stdin, stdout and stderr are the
 // pty's slave; the test types on the master and reads what klee prints there.
@@ -137,20 +112,11 @@ std::string exec_id_of(const std::string& out) {
   return std::regex_search(out, m, re) ? m[1].str() : std::string();
 }
 
-class KleeContainersTest : public KleenedTest {
+class KleeContainersTest : public PoolKleenedTest {
  protected:
   void SetUp() override {
-    ASSERT_FALSE(BusyboxTarball::path().empty()) << "could not build the busybox rootfs";
-    auto pool = test::TestPool::create({.size = "512M"});
-    ASSERT_TRUE(pool) << pool.error().message;
-    pool_ = std::move(*pool);
-    root_ = pool_->dataset("kleene");
-    daemon.config()["kleene_root"] = root_;
-    daemon.config()["plugins"] = json{{"zfs", pool_->plugin_config()}};
-    daemon.config()["stop_timeout"] = 2;
-    ASSERT_TRUE(daemon.start());
-    auto image =
-        klee({"image", "create", "-t", "busybox", "fetch", "file://" + BusyboxTarball::path()});
+    ASSERT_NO_FATAL_FAILURE(start_for_containers());
+    auto image = klee({"image", "create", "-t", "busybox", "fetch", "file://" + busybox_tarball()});
     ASSERT_EQ(image.exit_code, 0) << describe(image);
   }
 
@@ -216,9 +182,6 @@ class KleeContainersTest : public KleenedTest {
     auto ids = container_ids(false);
     return std::ranges::find(ids, id) != ids.end();
   }
-
-  std::unique_ptr<test::TestPool> pool_;
-  std::string root_;
 };
 
 // Kleene's klee create then start: the id, then the execution's lines.

@@ -68,7 +68,12 @@ std::string to_yaml(const json& value, int indent) {
 DaemonProcess::DaemonProcess(const TempDir& dir, std::string name)
     : dir_(dir), name_(std::move(name)) {
   config_ = json{
-      {"kleene_root", "zroot/kleene-it"},
+      // No pool of that name exists: a test that does not set up its own pool must never
+      // create datasets on a pool of the host (the quickstart's zroot, say), nor start
+      // zfs-fuse or import a pool file.
+      {"kleene_root", "kl-it-nopool/kleene"},
+      {"plugins",
+       json{{"zfs", json{{"zfs_fuse", ""}, {"pool_file", dir_.file(name_ + "-no-pool.img")}}}}},
       {"api_listening_sockets", json::array({json{{"address", "http://" + socket_path()}}})},
       {"enable_logging", true},
       {"log_level", "debug"},

@@ -45,11 +45,13 @@ kleene::Result<bool> takes_value(const po::options_description& desc, std::strin
     name = name.substr(2);
     if (auto eq = name.find('='); eq != std::string::npos) return false;  // value is inline
   } else {
-    name = name.substr(1, 1);
+    name = name.substr(0, 2);  // boost matches short options with their dash: "-x"
   }
-  const auto* option = desc.find_nothrow(name, false, false, true);
+  const auto* option = desc.find_nothrow(name, false, false, false);
   if (option == nullptr) return kleene::make_error(EINVAL, "No such option: " + std::string(word));
-  return option->semantic()->max_tokens() > 0;
+  // "-xVALUE" carries its value inline.
+  const bool is_long = word.starts_with("--");
+  return option->semantic()->max_tokens() > 0 && (is_long || word.size() == 2);
 }
 
 }  // namespace

@@ -42,6 +42,15 @@ TEST(RootArgs, UnknownOrIncompleteOptionsAreErrors) {
   EXPECT_FALSE(parse_root_args(abbreviated));
 }
 
+TEST(RootArgs, ShortOptionsAreLookedUpWithTheirDash) {
+  std::vector<std::string> help{"-h"};
+  EXPECT_TRUE(parse_root_args(help));
+  std::vector<std::string> unknown{"-x", "version"};
+  auto root = parse_root_args(unknown);
+  ASSERT_FALSE(root);
+  EXPECT_EQ(root.error().message, "No such option: -x");
+}
+
 TEST(Settings, DefaultsWithoutAnything) {
   auto s = resolve_settings({}, fake_env({}), {});
   ASSERT_TRUE(s) << s.error().message;

@@ -5,9 +5,10 @@ namespace {
 
 Registry build() {
   Registry r;
-  // Groups, in Kleene's order; a later issue adds network.
+  // Groups, in Kleene's order.
   r.add(Group{.path = {"container"}, .summary = "Manage containers"});
   r.add(Group{.path = {"image"}, .summary = "Manage images"});
+  r.add(Group{.path = {"network"}, .summary = "Manage networks"});
   r.add(Group{.path = {"volume"}, .summary = "Manage volumes"});
   r.add(Group{.path = {"plugin"}, .summary = "Manage plugins"});
 
@@ -36,6 +37,13 @@ Registry build() {
   r.add(container_prune_command());
   r.add(container_update_command());
   r.add(container_rename_command());
+  r.add(network_create_command());
+  r.add(network_ls_command());
+  r.add(network_inspect_command());
+  r.add(network_rm_command());
+  r.add(network_prune_command());
+  r.add(network_disconnect_command());
+  r.add(network_connect_command());
   return r;
 }
 

@@ -31,6 +31,13 @@ Command container_exec_command();
 Command container_prune_command();
 Command container_update_command();
 Command container_rename_command();
+Command network_create_command();
+Command network_ls_command();
+Command network_inspect_command();
+Command network_rm_command();
+Command network_prune_command();
+Command network_connect_command();
+Command network_disconnect_command();
 
 // The registry with all groups and commands above.
 [[nodiscard]] const Registry& builtin_registry();

@@ -80,6 +80,56 @@ std::optional<std::pair<http::status, std::string>> container_route(
   return std::nullopt;
 }
 
+const char* kNetworksBody =
+    R"([{"id":"a1b2c3d4e5f6","name":"westnet","type":"bridge","interface":"kleene0",)"
+    R"("subnet":"10.13.37.0/24","subnet6":"","gateway":"10.13.37.1","gateway6":"","nat":"",)"
+    R"("icc":true,"internal":false},)"
+    R"({"id":"0f9e8d7c6b5a","name":"loop","type":"loopback","interface":"kleene1",)"
+    R"("subnet":"10.20.0.0/16","subnet6":"fd00::/64","gateway":"","gateway6":"","nat":"",)"
+    R"("icc":true,"internal":false}])";
+
+// The fake network API (see test_server.hpp); nullopt for other targets (and for a successful
+// POST /networks/connect, which container_route answers).
+std::optional<std::pair<http::status, std::string>> network_route(
+    const http::request<http::string_body>& req) {
+  const auto target = std::string(req.target());
+  if (!target.starts_with("/networks/")) return std::nullopt;
+  const bool post = req.method() == http::verb::post;
+  const bool nothere = target.find("nothere") != std::string::npos ||
+                       req.body().find("\"nothere\"") != std::string::npos;
+  const std::string no_network = R"({"message":"network not found"})";
+  if (target == "/networks/create" && post) {
+    if (req.body().find("\"taken\"") != std::string::npos)
+      return {{http::status::conflict, R"({"message":"network name is already taken"})"}};
+    if (req.body().find("\"boom\"") != std::string::npos)
+      return {{http::status::internal_server_error, R"({"message":"boom"})"}};
+    return {{http::status::created, R"({"id":"a1b2c3d4e5f6"})"}};
+  }
+  if (target == "/networks/connect" && post) {
+    if (nothere) return {{http::status::not_found, no_network}};
+    if (req.body().find("\"full\"") != std::string::npos)
+      return {{http::status::conflict, R"({"message":"no more inet IP's left in the network"})"}};
+    return std::nullopt;
+  }
+  if (target == "/networks/list" && req.method() == http::verb::get)
+    return {{http::status::ok, kNetworksBody}};
+  if (target == "/networks/prune" && post) return {{http::status::ok, R"(["0f9e8d7c6b5a"])"}};
+  if (nothere) return {{http::status::not_found, no_network}};
+  if (target.find("/disconnect/") != std::string::npos && post)
+    return {{http::status::no_content, ""}};
+  if (target.ends_with("/inspect") && req.method() == http::verb::get) {
+    return {{http::status::ok,
+             R"({"network":{"id":"a1b2c3d4e5f6","name":"westnet","type":"bridge"},)"
+             R"("network_endpoints":[{"id":"e1","container_id":"c0ffee000001",)"
+             R"("network_id":"a1b2c3d4e5f6","ip_address":"10.13.37.2"}]})"}};
+  }
+  if (req.method() == http::verb::delete_) {
+    const auto id = target.substr(std::string("/networks/").size());
+    return {{http::status::ok, R"({"id":")" + id + R"("})"}};
+  }
+  return std::nullopt;
+}
+
 http::response<http::string_body> route(const http::request<http::string_body>& req) {
   http::response<http::string_body> res{http::status::ok, 11};
   res.set(http::field::content_type, "application/json");
@@ -98,6 +148,9 @@ http::response<http::string_body> route(const http::request<http::string_body>& 
   } else if (target == "/echo" && req.method() == http::verb::post) {
     res.result(http::status::created);
     res.body() = req.body();
+  } else if (auto net = network_route(req)) {
+    res.result(net->first);
+    res.body() = net->second;
   } else if (auto fake = container_route(req)) {
     res.result(fake->first);
     res.body() = fake->second;

@@ -35,6 +35,12 @@ struct Recorded {
 // POST /exec/{id}/stop, and the WebSocket /exec/start: with attach=false Close 1001; else
 // starting, "hello\n", each stdin frame's bytes echoed, and at the end-of-stdin frame Close 1000
 // "executable e0000000001 and its container exited with exit-code 3".
+// A fake network API: POST /networks/create (201 id a1b2c3d4e5f6; the name "taken" 409, "boom"
+// 500), GET /networks/list (westnet, loop), GET /networks/{id}/inspect, DELETE /networks/{id}
+// (the id back), POST /networks/prune (["0f9e8d7c6b5a"]), POST
+// /networks/{id}/disconnect/{container} (204), and POST /networks/connect answering 404
+// "network not found" for "nothere" and 409 for the network "full"; any other "nothere" in a
+// /networks/ target is 404 "network not found".
 class TestServer {
  public:
   static std::unique_ptr<TestServer> on_unix_socket(const std::string& path,

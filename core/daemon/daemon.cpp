@@ -9,10 +9,10 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "api/context.hpp"
-#include "container/startup.hpp"
 #include "api/logging.hpp"
 #include "api/router.hpp"
 #include "api/server.hpp"
+#include "container/startup.hpp"
 #include "daemon/pidfile.hpp"
 #include "plugin/registry.hpp"
 #include "runtime/runtime.hpp"
@@ -110,8 +110,8 @@ Result<std::unique_ptr<Daemon>> Daemon::start(config::DaemonConfig config, Daemo
     spdlog::info("plugin {} ({} {}) from {}", info.name, plugin::to_string(info.kind), info.version,
                  info.path.string());
 
-  state->runtime = std::make_unique<runtime::Runtime>(runtime::RuntimeOptions{
-      .keeper_path = cfg.keeper_path, .run_dir = cfg.run_dir});
+  state->runtime = std::make_unique<runtime::Runtime>(
+      runtime::RuntimeOptions{.keeper_path = cfg.keeper_path, .run_dir = cfg.run_dir});
 
   state->context = api::ApiContext{};
   state->context.config = &state->config;
@@ -127,9 +127,9 @@ Result<std::unique_ptr<Daemon>> Daemon::start(config::DaemonConfig config, Daemo
   state->server = std::make_unique<api::Server>(state->router, std::move(server_options));
   TRY(state->server->start());
   State* raw = state.get();
-  state->storage_opener = std::jthread(
-      [raw] { open_storage(*raw->plugins, raw->config, raw->storage, raw->storage_slot, raw->context);
-      });
+  state->storage_opener = std::jthread([raw] {
+    open_storage(*raw->plugins, raw->config, raw->storage, raw->storage_slot, raw->context);
+  });
   spdlog::info("kleened ready");
   return std::unique_ptr<Daemon>(new Daemon(std::move(state)));
 }

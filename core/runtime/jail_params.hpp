@@ -13,19 +13,19 @@
 namespace kleene::runtime {
 
 struct JailParams {
-  bool devfs = true;           // mount.devfs (default) / mount.nodevfs
-  bool clean_env = true;       // exec.clean (default) / exec.noclean
-  std::string jail_user;       // exec.jail_user=USER ("" = not set)
-  std::string hostname;        // host.hostname=NAME ("" = the container id)
-  bool raw_sockets = false;    // allow.raw_sockets: CAP_NET_RAW + ping sockets allowed
-  bool sysvipc = false;        // allow.sysvipc: SysV IPC syscalls allowed (own IPC ns either way)
-  bool mlock = false;          // allow.mlock: CAP_IPC_LOCK + mlock family allowed
-  bool chflags = false;        // allow.chflags: CAP_LINUX_IMMUTABLE (chattr +i/+a)
-  bool persist = false;        // persist: the container lives with no process in it
-  std::vector<std::string> exec_start;    // exec.start=CMD: run in the container (sh -c) after start
-  std::vector<std::string> exec_stop;     // exec.stop=CMD: run in the container before stop
-  std::vector<std::string> exec_prestart; // exec.prestart=CMD: run on the host before start
-  std::vector<std::string> exec_poststop; // exec.poststop=CMD: run on the host after stop
+  bool devfs = true;         // mount.devfs (default) / mount.nodevfs
+  bool clean_env = true;     // exec.clean (default) / exec.noclean
+  std::string jail_user;     // exec.jail_user=USER ("" = not set)
+  std::string hostname;      // host.hostname=NAME ("" = the container id)
+  bool raw_sockets = false;  // allow.raw_sockets: CAP_NET_RAW + ping sockets allowed
+  bool sysvipc = false;      // allow.sysvipc: SysV IPC syscalls allowed (own IPC ns either way)
+  bool mlock = false;        // allow.mlock: CAP_IPC_LOCK + mlock family allowed
+  bool chflags = false;      // allow.chflags: CAP_LINUX_IMMUTABLE (chattr +i/+a)
+  bool persist = false;      // persist: the container lives with no process in it
+  std::vector<std::string> exec_start;  // exec.start=CMD: run in the container (sh -c) after start
+  std::vector<std::string> exec_stop;   // exec.stop=CMD: run in the container before stop
+  std::vector<std::string> exec_prestart;  // exec.prestart=CMD: run on the host before start
+  std::vector<std::string> exec_poststop;  // exec.poststop=CMD: run on the host after stop
 };
 
 // One supported parameter: its name, whether it takes a value, what it does on Linux, and

@@ -10,8 +10,8 @@
 // and exits.
 //
 // Thread-safety: Runtime is thread-safe. An Execution is used by two threads at most: one
-// calling next(), one calling write_stdin()/close_stdin()/resize(). Destroying an Execution detaches from the
-// process, which keeps running.
+// calling next(), one calling write_stdin()/close_stdin()/resize(). Destroying an Execution
+// detaches from the process, which keeps running.
 #pragma once
 
 #include <sys/types.h>
@@ -30,24 +30,24 @@
 namespace kleene::runtime {
 
 struct RuntimeOptions {
-  std::filesystem::path keeper_path;   // the kleene-keeper executable
-  std::filesystem::path run_dir;       // kleened's run_dir; keepers live in run_dir/containers
+  std::filesystem::path keeper_path;  // the kleene-keeper executable
+  std::filesystem::path run_dir;      // kleened's run_dir; keepers live in run_dir/containers
   std::filesystem::path cgroup_root = "/sys/fs/cgroup";  // pids controller: <root>/pids/kleene/<id>
 };
 
 // A running container as its keeper reports it.
 struct ContainerState {
   std::string id;
-  pid_t init_pid = 0;     // host PID of the container's init: Kleene's JID
+  pid_t init_pid = 0;  // host PID of the container's init: Kleene's JID
   pid_t keeper_pid = 0;
 };
 
 // What an attached execution produces, in order: output chunks, then one exit.
 struct ExecEvent {
   enum class Kind { output, exit } kind = Kind::output;
-  std::string data;                 // output bytes (stdout and stderr interleaved; pty output)
-  int exit_code = 0;                // exit: the code, or 128+signal
-  bool container_ended = false;     // exit: the container ended with it (no process left)
+  std::string data;              // output bytes (stdout and stderr interleaved; pty output)
+  int exit_code = 0;             // exit: the code, or 128+signal
+  bool container_ended = false;  // exit: the container ended with it (no process left)
 };
 
 class Execution {

@@ -15,20 +15,9 @@ namespace {
 
 constexpr std::size_t kMaxContainerName = 64;
 
-std::unexpected<ConfigError> invalid(std::string pointer, std::string message) {
-  return std::unexpected(ConfigError{std::move(pointer), std::move(message)});
-}
-
-std::string got(const nlohmann::json& value) {
-  return std::string("Got: ") + value.type_name();
-}
-
-// A present, non-null field of `body`, or nullptr.
-const nlohmann::json* field(const nlohmann::json& body, std::string_view name) {
-  const auto it = body.find(name);
-  if (it == body.end() || it->is_null()) return nullptr;
-  return &*it;
-}
+using util::field;
+using util::got;
+using util::invalid;
 
 std::expected<std::optional<std::string>, ConfigError> string_field(const nlohmann::json& body,
                                                                     std::string_view name) {

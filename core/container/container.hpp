@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/error.hpp"
+#include "util/json_body.hpp"
 #include "volume/volume.hpp"
 
 namespace kleene::store {
@@ -63,10 +64,8 @@ struct ContainerConfig {
 };
 
 // A field that failed validation: where (JSON pointer) and why. Becomes Kleene's 422.
-struct ConfigError {
-  std::string pointer;
-  std::string message;
-};
+// A body problem as OpenApiSpex reports it (JSON pointer + message).
+using ConfigError = util::BodyError;
 
 // Types and enums of every field (OpenApiSpex's checks); not the semantic checks below.
 std::expected<ContainerConfig, ConfigError> parse_config(const nlohmann::json& body);

@@ -12,20 +12,9 @@ namespace kleene::network {
 
 namespace {
 
-std::unexpected<ConfigError> invalid(std::string pointer, std::string message) {
-  return std::unexpected(ConfigError{std::move(pointer), std::move(message)});
-}
-
-std::string got(const nlohmann::json& value) {
-  return std::string("Got: ") + value.type_name();
-}
-
-// A present, non-null field of `body`, or nullptr.
-const nlohmann::json* field(const nlohmann::json& body, std::string_view name) {
-  const auto it = body.find(name);
-  if (it == body.end() || it->is_null()) return nullptr;
-  return &*it;
-}
+using util::field;
+using util::got;
+using util::invalid;
 
 // A string field into `out` (left at its default when absent); `required` -> "Missing field".
 std::expected<void, ConfigError> string_field(const nlohmann::json& body, std::string_view name,

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/error.hpp"
+#include "util/json_body.hpp"
 
 namespace kleene::network {
 
@@ -54,10 +55,8 @@ struct EndPointConfig {
 // A field that failed validation: where (JSON pointer) and why. Becomes Kleene's 422
 // (OpenApiSpex's messages: "Invalid string. Got: integer", "Missing field: name",
 // "Invalid value for enum").
-struct ConfigError {
-  std::string pointer;
-  std::string message;
-};
+// A body problem as OpenApiSpex reports it (JSON pointer + message).
+using ConfigError = util::BodyError;
 
 // Types and enums of every field of the bodies (OpenApiSpex's checks); the semantic rules are
 // check_network_config() and the repository's.

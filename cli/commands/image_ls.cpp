@@ -16,19 +16,10 @@ const std::vector<Column> kColumns = {
 };
 
 int run(const Context& ctx, const po::variables_map&) {
-  auto images = ctx.call_json({.target = "/images/list"}, {200});
-  if (!images) return images.error();
-  if (!images->is_array()) {
-    return ctx.fail(
-        kleene::Error{kProtocolError, "Error! Unexpected response received from Kleened."});
-  }
-  std::vector<Row> rows;
-  for (const auto& image : *images) {
-    rows.push_back({string_field(image, "id"), string_field(image, "name"),
-                    string_field(image, "tag"), created_ago(image)});
-  }
-  ctx.print_table(kColumns, rows);
-  return 0;
+  return list_table(ctx, "/images/list", kColumns, [](const nlohmann::json& image) -> Row {
+    return {string_field(image, "id"), string_field(image, "name"), string_field(image, "tag"),
+            created_ago(image)};
+  });
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -123,6 +124,23 @@ inline int remove_each(const Context& ctx, const std::string& prefix,
 }
 
 // GET target and print the JSON answer (Kleene's inspect commands).
+// `klee <kind> ls`: GET `target` (a JSON array) and print one table row per element.
+inline int list_table(const Context& ctx, const std::string& target,
+                      const std::vector<Column>& columns,
+                      const std::function<Row(const nlohmann::json&)>& row) {
+  auto items = ctx.call_json({.target = target}, {200});
+  if (!items) return items.error();
+  if (!items->is_array()) {
+    return ctx.fail(
+        kleene::Error{kProtocolError, "Error! Unexpected response received from Kleened."});
+  }
+  std::vector<Row> rows;
+  for (const auto& item : *items)
+    rows.push_back(row(item));
+  ctx.print_table(columns, rows);
+  return 0;
+}
+
 inline int inspect(const Context& ctx, const std::string& target) {
   auto body = ctx.call_json({.target = target}, {200});
   if (!body) return body.error();

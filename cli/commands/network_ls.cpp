@@ -16,19 +16,10 @@ const std::vector<Column> kColumns = {
 };
 
 int run(const Context& ctx, const po::variables_map&) {
-  auto networks = ctx.call_json({.target = "/networks/list"}, {200});
-  if (!networks) return networks.error();
-  if (!networks->is_array()) {
-    return ctx.fail(
-        kleene::Error{kProtocolError, "Error! Unexpected response received from Kleened."});
-  }
-  std::vector<Row> rows;
-  for (const auto& n : *networks) {
-    rows.push_back({string_field(n, "id"), string_field(n, "name"), string_field(n, "type"),
-                    string_field(n, "subnet")});
-  }
-  ctx.print_table(kColumns, rows);
-  return 0;
+  return list_table(ctx, "/networks/list", kColumns, [](const nlohmann::json& n) -> Row {
+    return {string_field(n, "id"), string_field(n, "name"), string_field(n, "type"),
+            string_field(n, "subnet")};
+  });
 }
 
 }  // namespace

@@ -14,17 +14,9 @@ const std::vector<Column> kColumns = {
 };
 
 int run(const Context& ctx, const po::variables_map&) {
-  auto volumes = ctx.call_json({.target = "/volumes/list"}, {200});
-  if (!volumes) return volumes.error();
-  if (!volumes->is_array()) {
-    return ctx.fail(
-        kleene::Error{kProtocolError, "Error! Unexpected response received from Kleened."});
-  }
-  std::vector<Row> rows;
-  for (const auto& v : *volumes)
-    rows.push_back({string_field(v, "name"), created_ago(v)});
-  ctx.print_table(kColumns, rows);
-  return 0;
+  return list_table(ctx, "/volumes/list", kColumns, [](const nlohmann::json& v) -> Row {
+    return {string_field(v, "name"), created_ago(v)};
+  });
 }
 
 }  // namespace

@@ -1,17 +1,105 @@
-// /networks/*: Kleene's network routes.
+// /networks/*: Kleene's network routes. create/list/inspect/remove/prune are served by
+// core/network/service (store rows, bridges, the firewall); connect and disconnect come with the
+// network driver plugins and answer 501 until then.
 #include "api/context.hpp"
 #include "api/stubs.hpp"
+#include "network/config.hpp"
+#include "network/repository.hpp"
+#include "network/service.hpp"
 
 namespace kleene::api {
 
-void register_network_routes(Router& router, ApiContext&) {
+namespace {
+
+using network::NetworkService;
+
+constexpr std::string_view kNetworkNotFound = "network not found";
+
+// Kleene answers every failed network change with 409 and its message; store and kernel
+// failures that are not the caller's doing are 500.
+Response failure(const Error& error) {
+  switch (error.code) {
+    case ENOENT:
+      return Response::message(404, kNetworkNotFound);
+    case EINVAL:
+    case EEXIST:
+    case EBUSY:
+    case ENODEV:
+    case EPERM:
+      return Response::message(409, error.message);
+    default:
+      return Response::message(500, error.message);
+  }
+}
+
+Response no_store() {
+  return Response::message(500, "metadata store is not available");
+}
+
+Response create(ApiContext& context, const Request& request) {
+  auto config = network::parse_network_config(request.body);
+  if (!config) return Response::invalid(config.error().pointer, config.error().message);
+  if (context.store == nullptr) return no_store();
+  NetworkService service(*context.store);
+  auto created = service.create(std::move(*config));
+  if (!created) {
+    if (created.error().code == ENOENT) return Response::message(409, created.error().message);
+    return failure(created.error());
+  }
+  return Response::json(201, nlohmann::json{{"id", created->id}});
+}
+
+Response list(ApiContext& context) {
+  if (context.store == nullptr) return no_store();
+  auto networks = network::NetworkRepository(*context.store).list();
+  if (!networks) return Response::message(500, networks.error().message);
+  nlohmann::json body = nlohmann::json::array();
+  for (const auto& n : *networks)
+    body.push_back(network::to_json(n));
+  return Response::json(200, body);
+}
+
+Response inspect(ApiContext& context, const Request& request) {
+  if (context.store == nullptr) return no_store();
+  network::NetworkRepository repo(*context.store);
+  auto found = repo.resolve(request.param("network_id").value_or(""));
+  if (!found) return failure(found.error());
+  auto endpoints = repo.endpoints_of_network(found->id);
+  if (!endpoints) return Response::message(500, endpoints.error().message);
+  nlohmann::json body_endpoints = nlohmann::json::array();
+  for (const auto& e : *endpoints)
+    body_endpoints.push_back(network::to_json(e));
+  return Response::json(200, nlohmann::json{{"network", network::to_json(*found)},
+                                            {"network_endpoints", body_endpoints}});
+}
+
+Response remove(ApiContext& context, const Request& request) {
+  if (context.store == nullptr) return no_store();
+  auto removed = NetworkService(*context.store).remove(request.param("network_id").value_or(""));
+  if (!removed) return failure(removed.error());
+  return Response::json(200, nlohmann::json{{"id", removed->id}});
+}
+
+Response prune(ApiContext& context) {
+  if (context.store == nullptr) return no_store();
+  auto pruned = NetworkService(*context.store).prune();
+  if (!pruned) return Response::message(500, pruned.error().message);
+  return Response::json(200, *pruned);
+}
+
+}  // namespace
+
+void register_network_routes(Router& router, ApiContext& context) {
+  ApiContext* ctx = &context;
   router.post("/networks/connect", not_implemented_handler, kJsonBody);
-  router.post("/networks/create", not_implemented_handler, kJsonBody);
-  router.get("/networks/list", not_implemented_handler);
-  router.post("/networks/prune", not_implemented_handler);
-  router.del("/networks/{network_id}", not_implemented_handler);
+  router.post(
+      "/networks/create", [ctx](const Request& r) { return create(*ctx, r); }, kJsonBody);
+  router.get("/networks/list", [ctx](const Request&) { return list(*ctx); });
+  router.post("/networks/prune", [ctx](const Request&) { return prune(*ctx); });
+  router.del("/networks/{network_id}", [ctx](const Request& r) { return remove(*ctx, r); });
   router.post("/networks/{network_id}/disconnect/{container_id}", not_implemented_handler);
-  router.get("/networks/{network_id}/inspect", not_implemented_handler);
+  router.get("/networks/{network_id}/inspect",
+             [ctx](const Request& r) { return inspect(*ctx, r); });
 }
 
 }  // namespace kleene::api

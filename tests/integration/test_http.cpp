@@ -102,7 +102,7 @@ TEST_F(HttpTest, NonObjectBodyIs422) {
 
 TEST_F(HttpTest, ValidBodyOnUnbuiltRouteIs501) {
   HttpResponse r =
-      request("POST", "/networks/create", R"({"name": "kltest", "type": "bridge"})");
+      request("POST", "/networks/connect", R"({"container": "c", "network": "kltest"})");
   EXPECT_EQ(r.status, 501) << r.body;
   EXPECT_EQ(parse_json(r), (json{{"message", "not implemented yet"}}));
 }

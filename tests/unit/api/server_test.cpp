@@ -230,12 +230,12 @@ TEST_F(ServerTest, FiftyConnectionsServedWhileOneHandlerBlocks) {
 
 TEST_F(ServerTest, KleeneRoutesAreStubbedWithValidation) {
   start();
-  auto response = post("/networks/create", "{\"name\": \"n\"}");
+  auto response = post("/networks/connect", "{\"container\": \"c\", \"network\": \"n\"}");
   EXPECT_EQ(response.result_int(), 501);
   EXPECT_EQ(json_of(response), (nlohmann::json{{"message", "not implemented yet"}}));
-  response = post("/networks/create", "\"text\"");
+  response = post("/networks/connect", "\"text\"");
   EXPECT_EQ(response.result_int(), 422);
-  response = post("/networks/create", "{oops");
+  response = post("/networks/connect", "{oops");
   EXPECT_EQ(response.result_int(), 422);
   // Container routes validate the body, then need the store (none here).
   response = post("/containers/create", "\"text\"");
@@ -243,9 +243,10 @@ TEST_F(ServerTest, KleeneRoutesAreStubbedWithValidation) {
   response = get("/containers/list?all=true");
   EXPECT_EQ(response.result_int(), 500);
   EXPECT_EQ(json_of(response)["message"], "metadata store is not available");
-  EXPECT_EQ(get("/networks/abc/inspect").result_int(), 501);
+  // Network routes need the store too.
+  EXPECT_EQ(get("/networks/abc/inspect").result_int(), 500);
   auto socket = connect_unix(ioc_, socket_path_);
-  EXPECT_EQ(exchange(socket, make_request(http::verb::delete_, "/networks/n1")).result_int(), 501);
+  EXPECT_EQ(exchange(socket, make_request(http::verb::delete_, "/networks/n1")).result_int(), 500);
   EXPECT_EQ(
       exchange(socket, make_request(http::verb::post, "/networks/n/disconnect/c")).result_int(),
       501);

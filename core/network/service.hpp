@@ -1,0 +1,53 @@
+// Networks as kleened's API sees them: a row in the store, the kernel objects of its type and
+// the firewall rendered from the whole store. Loopback networks make nothing in the kernel (on
+// Linux an ipnet container gets routed point-to-point veths, made when it connects); bridge
+// networks make their Linux bridge with the gateway addresses; custom networks use an existing
+// interface and never change it.
+//
+// Changes run one at a time (a process-wide mutex). Every change ends with the firewall
+// re-rendered from the store and loaded in one nft transaction; a failure of any step of a
+// create undoes the ones before (nothing half-made remains).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "network/config.hpp"
+#include "network/repository.hpp"
+#include "util/error.hpp"
+
+namespace kleene::store {
+class Store;
+}
+
+namespace kleene::network {
+
+class NetworkService {
+ public:
+  explicit NetworkService(store::Store& store) : repo_(store) {}
+
+  // Checks `config` (EINVAL), refuses duplicates (EEXIST), makes the kernel objects of its type
+  // and reloads the firewall.
+  [[nodiscard]] Result<Network> create(NetworkConfig config);
+  // By id, id prefix or name; ENOENT when there is no such network, EBUSY while containers are
+  // connected. Deletes the bridge a bridge network made, never another interface.
+  [[nodiscard]] Result<Network> remove(std::string_view id_or_name);
+  // Every network without endpoints; the ids removed, in the order removed.
+  [[nodiscard]] Result<std::vector<std::string>> prune();
+  // Renders the firewall from the store and loads it (removes our tables when there is nothing
+  // to filter).
+  [[nodiscard]] Result<void> apply_firewall();
+
+  NetworkRepository& repository() { return repo_; }
+
+ private:
+  Result<Network> remove_locked(const Network& network);
+
+  NetworkRepository repo_;
+};
+
+// The interface of the host's default IPv4 route ("" when there is none), from /proc/net/route.
+[[nodiscard]] std::string default_route_interface();
+
+}  // namespace kleene::network

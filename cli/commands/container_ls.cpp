@@ -12,18 +12,8 @@ namespace {
 
 int run(const Context& ctx, const po::variables_map& vm) {
   const bool all = vm["all"].as<bool>();
-  auto containers = ctx.call_json(
-      {.target = std::string("/containers/list?all=") + (all ? "true" : "false")}, {200});
-  if (!containers) return containers.error();
-  if (!containers->is_array()) {
-    return ctx.fail(
-        kleene::Error{kProtocolError, "Error! Unexpected response received from Kleened."});
-  }
-  std::vector<Row> rows;
-  for (const auto& c : *containers)
-    rows.push_back(container_row(c));
-  ctx.print_table(container_columns(), rows);
-  return 0;
+  return list_table(ctx, std::string("/containers/list?all=") + (all ? "true" : "false"),
+                    container_columns(), container_row);
 }
 
 }  // namespace

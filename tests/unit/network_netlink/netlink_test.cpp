@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "util/unique_fd.hpp"
@@ -95,6 +96,24 @@ class NetlinkTest : public ::testing::Test {
     ASSERT_TRUE(r_) << #expr << ": " << r_.error().message; \
   } while (0)
 
+// `address:port` of `family` as a sockaddr for bind/connect.
+std::pair<sockaddr_storage, socklen_t> socket_address(int family, const std::string& address,
+                                                      int port) {
+  sockaddr_storage ss{};
+  if (family == AF_INET) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(static_cast<uint16_t>(port));
+    inet_pton(AF_INET, address.c_str(), &sin->sin_addr);
+    return {ss, sizeof(sockaddr_in)};
+  }
+  auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  sin6->sin6_family = AF_INET6;
+  sin6->sin6_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET6, address.c_str(), &sin6->sin6_addr);
+  return {ss, sizeof(sockaddr_in6)};
+}
+
 // A TCP listener on `address:port` inside `netns` (the socket stays in that namespace).
 Result<UniqueFd> listen_in(int netns, int family, const std::string& address, int port) {
   return nl::in_netns(netns, [&]() -> Result<UniqueFd> {
@@ -102,22 +121,8 @@ Result<UniqueFd> listen_in(int netns, int family, const std::string& address, in
     if (!fd) return kleene::errno_error("socket");
     const int one = 1;
     (void)setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_storage ss{};
-    socklen_t len = 0;
-    if (family == AF_INET) {
-      auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-      sin->sin_family = AF_INET;
-      sin->sin_port = htons(static_cast<uint16_t>(port));
-      inet_pton(AF_INET, address.c_str(), &sin->sin_addr);
-      len = sizeof(sockaddr_in);
-    } else {
-      auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-      sin6->sin6_family = AF_INET6;
-      sin6->sin6_port = htons(static_cast<uint16_t>(port));
-      inet_pton(AF_INET6, address.c_str(), &sin6->sin6_addr);
-      len = sizeof(sockaddr_in6);
-    }
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    const auto [ss, len] = socket_address(family, address, port);
+    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&ss), len) != 0) {
       return kleene::errno_error("bind " + address);
     }
     if (::listen(fd.get(), 4) != 0) return kleene::errno_error("listen");
@@ -134,22 +139,8 @@ Result<void> connect_from(int netns, int family, const std::string& address, int
     timeval tv{5, 0};
     (void)setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     (void)setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_storage ss{};
-    socklen_t len = 0;
-    if (family == AF_INET) {
-      auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-      sin->sin_family = AF_INET;
-      sin->sin_port = htons(static_cast<uint16_t>(port));
-      inet_pton(AF_INET, address.c_str(), &sin->sin_addr);
-      len = sizeof(sockaddr_in);
-    } else {
-      auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-      sin6->sin6_family = AF_INET6;
-      sin6->sin6_port = htons(static_cast<uint16_t>(port));
-      inet_pton(AF_INET6, address.c_str(), &sin6->sin6_addr);
-      len = sizeof(sockaddr_in6);
-    }
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    const auto [ss, len] = socket_address(family, address, port);
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&ss), len) != 0) {
       return kleene::errno_error("connect " + address);
     }
     if (::write(fd.get(), "ping", 4) != 4) return kleene::errno_error("write");

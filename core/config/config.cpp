@@ -221,6 +221,8 @@ class Parser {
       config.keeper_path = TRY(absolute_path_of(value, key));
     else if (key == "stop_timeout")
       config.stop_timeout = TRY(seconds_of(value, key, 0, 3600));
+    else if (key == "ip_forwarding")
+      config.ip_forwarding = TRY(bool_of(value, key));
     else if (kIgnoredKeys.contains(key))
       config.ignored_keys.push_back(key);
     else

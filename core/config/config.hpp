@@ -72,6 +72,9 @@ struct DaemonConfig {
   std::filesystem::path keeper_path;
   // Container stop: SIGTERM to every process, SIGKILL after this long (0 = at once).
   std::chrono::milliseconds stop_timeout{10000};
+  // Whether kleened may turn on net.ipv4.ip_forward (and net.ipv6.conf.all.forwarding for
+  // networks with an IPv6 subnet) when a container attaches to a network. Each change is logged.
+  bool ip_forwarding = true;
   // Kleene keys that have no meaning on Linux and were present (logged as ignored).
   std::vector<std::string> ignored_keys;
 };

@@ -12,7 +12,11 @@ Result<std::unique_ptr<BoundEnv>> bind(const api::ApiContext& context, storage::
   auto bound = std::make_unique<BoundEnv>();
   bound->port = make_runtime_port(context.runtime);
   bound->env.emplace(Env{*context.store, *storage, *bound->port, {}, {}});
-  if (context.config != nullptr) bound->env->stop_timeout = context.config->stop_timeout;
+  if (context.config != nullptr) {
+    bound->env->stop_timeout = context.config->stop_timeout;
+    bound->env->ip_forwarding = context.config->ip_forwarding;
+  }
+  bound->env->plugins = context.plugins;
   if (context.plugins != nullptr) {
     for (const auto& info : context.plugins->list())
       if (info.kind == plugin::Kind::network) bound->env->network_plugins.push_back(info.name);

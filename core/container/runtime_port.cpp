@@ -15,9 +15,10 @@ class RealPort final : public RuntimePort {
  public:
   explicit RealPort(runtime::Runtime* runtime) : runtime_(runtime) {}
 
-  Result<runtime::ContainerState> start(const runtime::ContainerSpec& spec) override {
+  Result<runtime::ContainerState> start(const runtime::ContainerSpec& spec,
+                                        const runtime::BeforeRun& before_run) override {
     if (runtime_ == nullptr) return unavailable();
-    return runtime_->start(spec);
+    return runtime_->start(spec, before_run);
   }
   Result<std::unique_ptr<runtime::Execution>> exec(const std::string& container_id,
                                                    const runtime::ProcessSpec& process,

@@ -15,7 +15,9 @@ namespace kleene::container {
 class RuntimePort {
  public:
   virtual ~RuntimePort() = default;
-  virtual Result<runtime::ContainerState> start(const runtime::ContainerSpec& spec) = 0;
+  // `before_run`: see runtime::BeforeRun (the network endpoints are attached there).
+  virtual Result<runtime::ContainerState> start(const runtime::ContainerSpec& spec,
+                                                const runtime::BeforeRun& before_run = {}) = 0;
   virtual Result<std::unique_ptr<runtime::Execution>> exec(const std::string& container_id,
                                                            const runtime::ProcessSpec& process,
                                                            bool attach) = 0;

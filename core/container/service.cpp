@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "container/networking.hpp"
 #include "container/populate.hpp"
 #include "storage/storage.hpp"
 #include "store/store.hpp"
@@ -25,13 +26,6 @@ namespace {
 
 constexpr std::string_view kImageSnapshot = "@image";
 constexpr auto kHostHookTimeout = std::chrono::seconds(60);
-
-// Start, stop, remove and prune of any container run one at a time, so "is it running" and
-// what follows from the answer are never interleaved.
-std::mutex& lifecycle_mutex() {
-  static std::mutex mutex;
-  return mutex;
-}
 
 // What a failed create made, removed in reverse on destruction unless released.
 class CreateGuard {
@@ -179,6 +173,7 @@ runtime::JailParams params_or_default(const Container& c) {
 
 Result<std::string> remove_locked(Env& env, const Container& c) {
   if (env.runtime.state(c.id)) return make_error(EBUSY, "you cannot remove a running container");
+  TRY(networking::disconnect_all_locked(env, c));
   const std::string dataset = c.dataset.empty() ? env.storage.layout().container(c.id) : c.dataset;
   if (TRY(env.storage.exists(dataset))) TRY(env.storage.destroy(dataset, /*recursive=*/true));
   auto removed = ContainerRepository(env.store).remove(c.id);
@@ -199,12 +194,18 @@ Result<void> stop_locked(Env& env, const Container& c) {
   }
   auto stopped = env.runtime.stop(c.id, env.stop_timeout);
   if (!stopped && stopped.error().code != ENOENT) return stopped;
+  networking::detach(env, c);
   run_poststop(c);
   spdlog::info("container {} stopped", c.id);
   return {};
 }
 
 }  // namespace
+
+std::mutex& lifecycle_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
 
 Result<std::string> check_network_driver(std::string_view driver,
                                          const std::vector<std::string>& plugins) {
@@ -382,7 +383,8 @@ Result<void> start(Env& env, const Container& c) {
   spec.rootfs = TRY(env.storage.mountpoint(c.dataset));
   spec.hostname = params.hostname.empty() ? c.id : params.hostname;
   spec.params = params;
-  spec.own_network = c.network_driver != "host";
+  const auto driver = TRY(networking::driver(env, c.network_driver));
+  spec.own_network = driver.own_netns();
   volume::VolumeRepository volumes(env.store);
   for (const auto& m : TRY(ContainerRepository(env.store).mounts(c.id))) {
     runtime::MountSpec mount{m.source, m.destination, m.read_only};
@@ -391,11 +393,13 @@ Result<void> start(Env& env, const Container& c) {
   }
   for (const auto& command : params.exec_prestart)
     TRY(run_host_hook("exec.prestart", command));
-  auto started = env.runtime.start(spec);
+  networking::prepare_start(env, c);
+  auto started = env.runtime.start(spec, networking::attach_hook(env, c));
   if (!started) {
     run_poststop(c);
     return std::unexpected(started.error());
   }
+  networking::after_start(env, c);
   spdlog::info("container {} started (init pid {})", c.id, started->init_pid);
   for (const auto& command : params.exec_start) {
     auto code = run_in_container(env, c, params, command);
@@ -403,6 +407,7 @@ Result<void> start(Env& env, const Container& c) {
       const std::string why =
           code ? "exited with exit-code " + std::to_string(*code) : code.error().message;
       (void)env.runtime.stop(c.id, env.stop_timeout);
+      networking::detach(env, c);
       run_poststop(c);
       return make_error(EIO, "exec.start '" + command + "' " + why);
     }
@@ -421,6 +426,7 @@ void settle_ended(Env& env, const Container& c, pid_t init_pid) {
     } else if (state) {
       return;  // started again meanwhile: not ours to settle
     }
+    networking::detach(env, c);
   }
   run_poststop(c);
 }

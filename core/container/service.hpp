@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ class Store;
 namespace kleene::storage {
 class Storage;
 }
+namespace kleene::plugin {
+class Registry;
+}
 
 namespace kleene::container {
 
@@ -33,7 +37,16 @@ struct Env {
   std::chrono::milliseconds stop_timeout{10000};
   // Names of loaded network plugins (besides Kleene's ipnet, vnet, host, disabled).
   std::vector<std::string> network_plugins;
+  // The plugins (network drivers); null: containers get no network endpoints.
+  plugin::Registry* plugins = nullptr;
+  // Config ip_forwarding: kleened may turn the forwarding sysctls on (container/networking).
+  bool ip_forwarding = true;
 };
+
+// Start, stop, remove, prune, connect and disconnect of any container run one at a time, so "is
+// it running" and what follows from the answer are never interleaved. Taken before
+// network::NetworkService::lock() where both are held.
+std::mutex& lifecycle_mutex();
 
 // Kleene's driver names, the aliases we accept, and loaded plugins; EINVAL listing them.
 Result<std::string> check_network_driver(std::string_view driver,

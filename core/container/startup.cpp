@@ -4,6 +4,7 @@
 
 #include "container/bind.hpp"
 #include "container/exec.hpp"
+#include "container/networking.hpp"
 
 namespace kleene::container {
 
@@ -28,6 +29,11 @@ void on_storage_ready(api::ApiContext& context, storage::Storage& storage) {
   for (const auto& state : env.runtime.adopt())
     spdlog::info("container {} is running (init pid {}, keeper pid {}): re-adopted", state.id,
                  state.init_pid, state.keeper_pid);
+  // Running containers keep their interfaces; links of containers that ended meanwhile go.
+  {
+    std::lock_guard lock(lifecycle_mutex());
+    networking::reconcile(env);
+  }
   auto containers = ContainerRepository(env.store).list();
   if (!containers) {
     spdlog::warn("containers: cannot list containers: {}", containers.error().message);

@@ -19,8 +19,8 @@ namespace kleene::network {
 namespace {
 
 // Network changes (store rows, bridges, the firewall) run one at a time.
-std::mutex& change_mutex() {
-  static std::mutex mutex;
+std::recursive_mutex& change_mutex() {
+  static std::recursive_mutex mutex;
   return mutex;
 }
 
@@ -90,11 +90,25 @@ std::string default_route_interface() {
   return {};
 }
 
+std::unique_lock<std::recursive_mutex> NetworkService::lock() {
+  return std::unique_lock(change_mutex());
+}
+
 Result<void> NetworkService::apply_firewall() {
+  std::lock_guard lock(change_mutex());
   auto* nft = TRY(nftables());
   const auto networks = TRY(repo_.list());
-  if (networks.empty()) return nft->remove_ours();
   firewall::Snapshot snapshot;
+  if (ports_) {
+    snapshot.ports = TRY(ports_());
+    std::string gateway_if;
+    for (auto& port : snapshot.ports) {
+      if (!port.interfaces.empty()) continue;
+      if (gateway_if.empty()) gateway_if = default_route_interface();
+      if (!gateway_if.empty()) port.interfaces.push_back(gateway_if);
+    }
+  }
+  if (networks.empty() && snapshot.ports.empty()) return nft->remove_ours();
   for (const auto& n : networks) {
     snapshot.networks.push_back(to_firewall(n));
     for (const auto& e : TRY(repo_.endpoints_of_network(n.id))) {
@@ -163,8 +177,11 @@ Result<Network> NetworkService::create(NetworkConfig config) {
 
 Result<Network> NetworkService::remove_locked(const Network& network) {
   if (!TRY(repo_.endpoints_of_network(network.id)).empty()) {
-    return make_error(
-        EBUSY, "cannot remove network '" + network.name + "': containers are connected to it");
+    if (!disconnect_) {
+      return make_error(
+          EBUSY, "cannot remove network '" + network.name + "': containers are connected to it");
+    }
+    TRY(disconnect_(network));
   }
   if (network.type == kTypeBridge && netlink::is_owned_name(network.interface)) {
     auto nl = TRY(netlink::Netlink::open());

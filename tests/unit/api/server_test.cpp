@@ -228,11 +228,11 @@ TEST_F(ServerTest, FiftyConnectionsServedWhileOneHandlerBlocks) {
   EXPECT_EQ(json_of(response)["released"], true);
 }
 
-TEST_F(ServerTest, KleeneRoutesAreStubbedWithValidation) {
+TEST_F(ServerTest, KleeneRoutesValidateThenNeedTheStore) {
   start();
   auto response = post("/networks/connect", "{\"container\": \"c\", \"network\": \"n\"}");
-  EXPECT_EQ(response.result_int(), 501);
-  EXPECT_EQ(json_of(response), (nlohmann::json{{"message", "not implemented yet"}}));
+  EXPECT_EQ(response.result_int(), 500);
+  EXPECT_EQ(json_of(response), (nlohmann::json{{"message", "metadata store is not available"}}));
   response = post("/networks/connect", "\"text\"");
   EXPECT_EQ(response.result_int(), 422);
   response = post("/networks/connect", "{oops");
@@ -249,7 +249,7 @@ TEST_F(ServerTest, KleeneRoutesAreStubbedWithValidation) {
   EXPECT_EQ(exchange(socket, make_request(http::verb::delete_, "/networks/n1")).result_int(), 500);
   EXPECT_EQ(
       exchange(socket, make_request(http::verb::post, "/networks/n/disconnect/c")).result_int(),
-      501);
+      500);
   EXPECT_EQ(
       exchange(socket, make_request(http::verb::get, "/networks/n/disconnect/c")).result_int(),
       405);

@@ -1,5 +1,7 @@
 // The "host" network driver: containers share the host's network namespace, so there are no
-// endpoints to create. Every operation still answers "not implemented yet" (the SDK's default).
+// endpoints to create. The capability KLEENE_CAP_NET_NO_ENDPOINTS (and no OWN_NETNS) tells the
+// core so: it never calls join or leave here, and every operation answers "not implemented
+// yet" (the SDK's default).
 #include "kleene/plugin/sdk.hpp"
 
 namespace {

@@ -61,7 +61,8 @@ TEST(RealPlugins, LoadAndReportTheirDescriptors) {
   }
 }
 
-// The storage plugin is built (tests/unit/storage covers it); the others come in later issues.
+// The storage plugin is built (tests/unit/storage covers it), and so are join and leave of ipnet
+// and vnet (tests/unit/net_drivers: an empty request is invalid there); the rest comes later.
 TEST(RealPlugins, EveryUnbuiltOperationIsNotImplementedYet) {
   Registry registry;
   for (const auto& want : expected_plugins()) {
@@ -73,6 +74,12 @@ TEST(RealPlugins, EveryUnbuiltOperationIsNotImplementedYet) {
       SCOPED_TRACE(want.name + " " + std::string(op.name));
       EXPECT_TRUE(plugin->supports(op.name));
       auto result = plugin->call(op.name, nlohmann::json::object());
+      if ((want.name == "ipnet" || want.name == "vnet") &&
+          (op.name == "join" || op.name == "leave")) {
+        ASSERT_FALSE(result.has_value());
+        EXPECT_EQ(result.error().code, EINVAL) << result.error().message;
+        continue;
+      }
       ASSERT_FALSE(result.has_value());
       EXPECT_EQ(result.error().code, ENOSYS);
       EXPECT_EQ(result.error().message,

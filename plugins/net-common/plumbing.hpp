@@ -1,0 +1,82 @@
+// Kernel plumbing both drivers share: a veth pair whose container end lands in a container's
+// network namespace as its first free ethN, a guard that removes the pair again when a join
+// fails, per-link sysctls, and the mapping of kernel errors to plugin errors.
+//
+// Everything here runs in the calling thread's network namespace ("the host": kleened's
+// namespace in production, a test's namespace in the tests) except what goes through
+// network::netlink::in_netns().
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "network/netlink.hpp"
+#include "util/error.hpp"
+#include "util/unique_fd.hpp"
+
+namespace kleene::netdrv {
+
+namespace netlink = kleene::network::netlink;
+
+// Throw kleene::sdk::Error(KLEENE_E_FAILED) for a failed kernel operation; the message is
+// "<op>: <error>" (the core prefixes the plugin's name).
+[[noreturn]] void fail(std::string_view op, const Error& error);
+
+// The value of `result`, or fail(op, its error).
+template <typename T>
+T check(Result<T> result, std::string_view op) {
+  if (!result) fail(op, result.error());
+  if constexpr (!std::is_void_v<T>) return std::move(*result);
+}
+
+// open_netns() for a request's netns: KLEENE_E_INVALID if it is not a network namespace or is
+// the calling thread's own (the host's), KLEENE_E_NOT_FOUND if it does not exist (the
+// container is gone).
+[[nodiscard]] UniqueFd open_container_netns(const std::string& path);
+
+// Deletes the host end of a veth pair (and with it the peer, wherever it is) when it goes out
+// of scope, unless dismissed: a join that throws halfway leaves nothing behind.
+class VethGuard {
+ public:
+  VethGuard(netlink::Netlink& host, std::string name) : host_(host), name_(std::move(name)) {}
+  ~VethGuard();
+  VethGuard(const VethGuard&) = delete;
+  VethGuard& operator=(const VethGuard&) = delete;
+  void dismiss() noexcept { armed_ = false; }
+
+ private:
+  netlink::Netlink& host_;
+  std::string name_;
+  bool armed_ = true;
+};
+
+// The first "ethN" (N = 0, 1, ...) that does not exist in `netns_fd`.
+[[nodiscard]] Result<std::string> first_free_eth(int netns_fd);
+
+// Create the pair host_name/peer_name in the host, move the peer into `netns_fd` and rename it
+// to the first free ethN there; returns that name. Both ends are down. On failure the pair is
+// gone. A concurrent join that takes the same ethN first makes this retry with the next one.
+// EEXIST means host_name exists already (another endpoint's, left untouched).
+[[nodiscard]] Result<std::string> create_veth_into(netlink::Netlink& host,
+                                                   const std::string& host_name,
+                                                   const std::string& peer_name, int netns_fd);
+
+// The start of every join: remove a stale peer left by a join that died halfway (kleened
+// killed), create the pair and move the peer into the container (create_veth_into). Throws
+// KLEENE_E_EXISTS when `host_name` exists (the endpoint is joined already; it stays untouched),
+// KLEENE_E_FAILED for other errors. Returns the container's ethN.
+[[nodiscard]] std::string start_join(netlink::Netlink& host, const std::string& endpoint_id,
+                                     const std::string& host_name, const std::string& peer_name,
+                                     int netns_fd);
+
+// Write /proc/sys/net/<family>/conf/<link>/<key> ("ipv6", "kliab", "accept_ra", "0") in the
+// calling thread's network namespace.
+[[nodiscard]] Result<void> write_link_sysctl(std::string_view family, std::string_view link,
+                                             std::string_view key, std::string_view value);
+
+// Delete an owned link; a link that is already gone (ENODEV) is success.
+[[nodiscard]] Result<void> delete_if_present(netlink::Netlink& nl, std::string_view name);
+
+}  // namespace kleene::netdrv

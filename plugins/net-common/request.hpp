@@ -1,0 +1,67 @@
+// The join and leave requests of the network driver contract (docs/network-drivers.md), parsed
+// and validated. Every field is hostile until checked here: ids become interface names, the
+// netns is a path, addresses go to the kernel. A bad request throws
+// kleene::sdk::Error(KLEENE_E_INVALID, ...) before anything is created.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace kleene::netdrv {
+
+// An IPv4 or IPv6 subnet, normalised to its network address ("10.13.0.5/24" -> "10.13.0.0/24").
+struct Subnet {
+  std::string cidr;  // "" = none
+  int prefix = 0;
+  [[nodiscard]] bool empty() const { return cidr.empty(); }
+};
+
+struct Endpoint {
+  std::string id;
+  std::string ip;         // "" = no IPv4 address
+  std::string ip6;        // "" = no IPv6 address
+  std::string interface;  // leave only: the host side join answered, "" = derive it from id
+};
+
+struct Network {
+  std::string id;
+  std::string name;
+  std::string type;       // "loopback", "bridge" or "custom"
+  std::string interface;  // the bridge of a bridge network, the existing link of a custom one
+  Subnet subnet;
+  Subnet subnet6;
+  std::string gateway;
+  std::string gateway6;
+};
+
+struct JoinRequest {
+  std::string container_id;
+  std::string netns;  // "/proc/<pid>/ns/net"
+  Endpoint endpoint;
+  Network network;
+  bool default_route = false;
+};
+
+struct LeaveRequest {
+  std::string container_id;
+  std::string netns;  // "" when the container is gone
+  Endpoint endpoint;
+  Network network;
+};
+
+// `letter` ('i' for ipnet, 'v' for vnet) is the driver's letter in host-side names, checked
+// against a leave request's endpoint.interface. (The core prefixes messages with the plugin.)
+[[nodiscard]] JoinRequest parse_join(const nlohmann::json& request);
+[[nodiscard]] LeaveRequest parse_leave(const nlohmann::json& request, char letter);
+
+// "kl" + letter + the first 12 characters of the endpoint id: 15 bytes at most (IFNAMSIZ-1).
+[[nodiscard]] std::string host_link_name(char letter, std::string_view endpoint_id);
+// The container end before it is moved and renamed: "klp" + 12 characters.
+[[nodiscard]] std::string peer_link_name(std::string_view endpoint_id);
+
+// Whether `address` ("10.13.0.2", "fd00::2") lies in `subnet`; false for a family mismatch.
+[[nodiscard]] bool subnet_contains(const Subnet& subnet, std::string_view address);
+
+}  // namespace kleene::netdrv

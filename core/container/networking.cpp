@@ -145,11 +145,12 @@ Result<void> leave_all(Env& env, const Container& c, std::optional<pid_t> init_p
 }
 
 // The /etc/hosts of `c`: its own addresses with its names, and every container sharing a
-// network with it.
-Result<void> write_hosts(Env& env, const Container& c) {
+// network with it. A container without endpoints keeps its image's file, unless it just lost its
+// last one (`was_connected`): then the file is ours and gets the loopback lines only.
+Result<void> write_hosts(Env& env, const Container& c, bool was_connected = false) {
   NetworkRepository repo(env.store);
   const auto own = TRY(repo.endpoints_of_container(c.id));
-  if (own.empty()) return {};
+  if (own.empty() && !was_connected) return {};
   ContainerRepository containers(env.store);
   std::vector<hosts::Entry> self;
   std::vector<hosts::Entry> peers;
@@ -178,7 +179,7 @@ void rewrite_hosts_of_network(Env& env, std::string_view network_id, const Conta
   std::set<std::string> done;
   if (also != nullptr) {
     done.insert(also->id);
-    if (auto wrote = write_hosts(env, *also); !wrote)
+    if (auto wrote = write_hosts(env, *also, /*was_connected=*/true); !wrote)
       spdlog::warn("container {}: /etc/hosts: {}", also->id, wrote.error().message);
   }
   auto endpoints = repo.endpoints_of_network(network_id);

@@ -55,7 +55,8 @@ std::string netns_of(pid_t init_pid) {
   return "/proc/" + std::to_string(init_pid) + "/ns/net";
 }
 
-// Turns a forwarding sysctl on when it is off (and config allows it), logging the change.
+// Turns a forwarding sysctl on when it is off (and config allows it), logging the change. Called
+// once a driver made a link for an endpoint: a driver that makes none routes nothing.
 void ensure_sysctl(const Env& env, const char* path, const char* name, const Network& n) {
   UniqueFd fd(::open(path, O_RDWR | O_CLOEXEC));
   if (!fd) {
@@ -301,7 +302,6 @@ Result<EndPoint> connect(Env& env, std::string_view container, std::string_view 
   TRY(check_connect(d, n->type, state.has_value()));
   auto e = TRY(repo.add_endpoint(n->id, c->id, ip_address, ip_address6));
   if (state) {
-    ensure_forwarding(env, *n);
     const bool first = TRY(repo.endpoints_of_container(c->id)).size() == 1;
     auto interface = join(d, *c, *n, e, state->init_pid, first);
     if (!interface) {
@@ -309,6 +309,7 @@ Result<EndPoint> connect(Env& env, std::string_view container, std::string_view 
       return std::unexpected(interface.error());
     }
     e.interface = *interface;
+    if (!e.interface.empty()) ensure_forwarding(env, *n);
     TRY(repo.set_endpoint_interface(e.id, e.interface));
     reload_firewall(env);
   }
@@ -364,8 +365,8 @@ runtime::BeforeRun attach_hook(Env& env, const Container& c) {
     bool first = true;
     for (const auto& e : TRY(repo.endpoints_of_container(c.id))) {
       auto n = TRY(repo.get(e.network_id));
-      ensure_forwarding(env, n);
       auto interface = join(d, c, n, e, state.init_pid, first);
+      if (interface && !interface->empty()) ensure_forwarding(env, n);
       if (interface)
         interface = [&]() -> Result<std::string> {
           TRY(repo.set_endpoint_interface(e.id, *interface));

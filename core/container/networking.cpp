@@ -365,6 +365,12 @@ runtime::BeforeRun attach_hook(Env& env, const Container& c) {
     bool first = true;
     for (const auto& e : TRY(repo.endpoints_of_container(c.id))) {
       auto n = TRY(repo.get(e.network_id));
+      // A container that ended on its own while nobody watched leaves its row pointing at a
+      // link that is gone, or going with its namespace: remove what is left first.
+      if (!e.interface.empty()) {
+        if (auto left = leave(d, c, n, e, std::nullopt); !left)
+          spdlog::warn("{}", left.error().message);
+      }
       auto interface = join(d, c, n, e, state.init_pid, first);
       if (interface && !interface->empty()) ensure_forwarding(env, n);
       if (interface)

@@ -252,9 +252,15 @@ Result<void> Netlink::create_bridge(std::string_view name) {
   return {};
 }
 
-Result<void> Netlink::create_veth(std::string_view host_name, std::string_view peer_name) {
+Result<void> Netlink::create_veth(std::string_view host_name, std::string_view peer_name,
+                                  int peer_netns_fd) {
   TRY(require_owned(host_name, "create"));
-  TRY(require_owned(peer_name, "create"));
+  // The peer is ours by construction when it is made inside another (a container's) namespace.
+  if (peer_netns_fd < 0) {
+    TRY(require_owned(peer_name, "create"));
+  } else {
+    TRY(validate_interface_name(peer_name));
+  }
   const std::string host(host_name);
   const std::string peer_n(peer_name);
   const std::string what = "create veth pair " + host + "/" + peer_n;
@@ -264,6 +270,7 @@ Result<void> Netlink::create_veth(std::string_view host_name, std::string_view p
   rtnl_link_set_name(link.get(), host.c_str());
   rtnl_link* peer = rtnl_link_veth_get_peer(link.get());  // a new reference
   rtnl_link_set_name(peer, peer_n.c_str());
+  if (peer_netns_fd >= 0) rtnl_link_set_ns_fd(peer, peer_netns_fd);
   rtnl_link_put(peer);
   if (const int err = rtnl_link_add(sock_, link.get(), NLM_F_CREATE | NLM_F_EXCL); err < 0) {
     return nl_error(err, what);

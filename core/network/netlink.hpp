@@ -75,8 +75,11 @@ class Netlink {
   [[nodiscard]] Result<bool> link_exists(std::string_view name);
   [[nodiscard]] Result<int> link_index(std::string_view name);      // ENODEV if absent
   [[nodiscard]] Result<void> create_bridge(std::string_view name);  // created and set up
-  // Both ends in this namespace, both down.
-  [[nodiscard]] Result<void> create_veth(std::string_view host_name, std::string_view peer_name);
+  // Both ends in this namespace, both down. With `peer_netns_fd`, the peer is made directly
+  // inside that namespace under its final name (e.g. "eth0"): much cheaper than a move and a
+  // rename, each of which waits for an RCU grace period in the kernel.
+  [[nodiscard]] Result<void> create_veth(std::string_view host_name, std::string_view peer_name,
+                                         int peer_netns_fd = -1);
   // EPERM for names that are not ours (see above), ENODEV if absent. Deleting one end of a
   // veth pair deletes both, wherever the peer is.
   [[nodiscard]] Result<void> delete_link(std::string_view name);

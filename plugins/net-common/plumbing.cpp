@@ -54,20 +54,15 @@ Result<std::string> first_free_eth(int netns_fd) {
 
 Result<std::string> create_veth_into(netlink::Netlink& host, const std::string& host_name,
                                      const std::string& peer_name, int netns_fd) {
+  (void)peer_name;  // the peer is made in the container under its final name
   for (int attempt = 1;; ++attempt) {
-    TRY(host.create_veth(host_name, peer_name));
-    auto name = first_free_eth(netns_fd);
-    if (!name) {
-      (void)delete_if_present(host, host_name);
-      return std::unexpected(std::move(name).error());
-    }
-    auto moved = host.move_link_to_netns(peer_name, netns_fd, *name);
-    if (moved) return std::move(*name);
-    // A failed rename deleted the moved end in the container, and the host end with it.
-    (void)delete_if_present(host, host_name);
-    if (moved.error().code != EEXIST || attempt == kAttempts) {
-      return std::unexpected(std::move(moved).error());
-    }
+    auto name = TRY(first_free_eth(netns_fd));
+    auto made = host.create_veth(host_name, name, netns_fd);
+    if (made) return name;
+    // EEXIST: the host end exists (a joined endpoint: the caller tells), or another join took
+    // ethN meanwhile (try the next free one).
+    if (made.error().code != EEXIST || attempt == kAttempts || TRY(host.link_exists(host_name)))
+      return std::unexpected(std::move(made).error());
   }
 }
 

@@ -55,10 +55,12 @@ class VethGuard {
 // The first "ethN" (N = 0, 1, ...) that does not exist in `netns_fd`.
 [[nodiscard]] Result<std::string> first_free_eth(int netns_fd);
 
-// Create the pair host_name/peer_name in the host, move the peer into `netns_fd` and rename it
-// to the first free ethN there; returns that name. Both ends are down. On failure the pair is
-// gone. A concurrent join that takes the same ethN first makes this retry with the next one.
-// EEXIST means host_name exists already (another endpoint's, left untouched).
+// Create the pair: host_name in the host, the peer directly inside `netns_fd` as the first free
+// ethN there (no move and no rename: each of those waits for an RCU grace period, ~10-20 ms);
+// returns that name. Both ends are down. On failure nothing is made. A concurrent join that
+// takes the same ethN first makes this retry with the next one. EEXIST means host_name exists
+// already (another endpoint's, left untouched). `peer_name` (the temporary name of the older
+// create-then-move scheme) is only removed by start_join when a stale one is found.
 [[nodiscard]] Result<std::string> create_veth_into(netlink::Netlink& host,
                                                    const std::string& host_name,
                                                    const std::string& peer_name, int netns_fd);

@@ -41,9 +41,9 @@ json network_json(const Network& n) {
   return json{{"id", n.id},           {"name", n.name},
               {"type", n.type},       {"interface", n.interface},
               {"subnet", n.subnet},   {"subnet6", n.subnet6},
-              {"gateway", n.gateway}, {"gateway6", n.gateway6}};
+              {"gateway", n.gateway}, {"gateway6", n.gateway6},
+              {"icc", n.icc},         {"group", network::fw_group_of(n)}};
 }
-
 json endpoint_json(const EndPoint& e) {
   return json{{"id", e.id},
               {"ip_address", e.ip_address},

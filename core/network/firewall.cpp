@@ -1,8 +1,9 @@
 // Renders kleene's nftables ruleset; see firewall.hpp. Layout of the script:
 //   table inet kleene:   prerouting (dnat of published ports), postrouting (masquerade),
 //                        forward (icc, internal, isolation at the IP layer), from-<network>
-//   table bridge kleene: forward (icc false and internal between ports of a bridge, which the
-//                        IP layer never sees)
+// A network is known by its interfaces (the bridge, a custom interface) and by the interface
+// group of its routed endpoints; icc false between the ports of a bridge (which the IP layer
+// never sees) is the vnet driver's port isolation, not a rule.
 #include "network/firewall.hpp"
 
 #include <arpa/inet.h>
@@ -101,11 +102,25 @@ Result<PortRange> parse_range(std::string_view text) {
 struct NetworkRules {
   const Network* network = nullptr;
   std::string chain;   // "from-<name>"
-  Names interfaces;    // the bridge and the endpoints' host sides
-  Names endpoint_ifs;  // the endpoints' host sides only (bridge ports for vnet)
+  Names interfaces;    // the bridge or custom interface
   std::string subnet;  // canonical, "" = none
   std::string subnet6;
 };
+
+using Groups = std::set<std::uint32_t>;
+
+// `5` or `{ 5, 6 }`.
+std::string set_of(const Groups& groups) {
+  if (groups.size() == 1) return std::to_string(*groups.begin());
+  std::string out = "{ ";
+  bool first = true;
+  for (const auto group : groups) {
+    if (!first) out += ", ";
+    out += std::to_string(group);
+    first = false;
+  }
+  return out + " }";
+}
 
 Result<void> check_interface(const std::string& name, std::string_view what) {
   if (!is_valid_interface_name(name)) {
@@ -119,7 +134,7 @@ Result<NetworkRules> network_rules(const Network& network) {
     return make_error(EINVAL, "invalid network name '" + network.name + "'");
   }
   const std::string what = "network " + network.name;
-  NetworkRules rules{&network, "from-" + network.name, {}, {}, {}, {}};
+  NetworkRules rules{&network, "from-" + network.name, {}, {}, {}};
   if (!network.interface.empty()) {
     TRY(check_interface(network.interface, what));
     rules.interfaces.insert(network.interface);
@@ -160,22 +175,28 @@ Result<std::vector<NetworkRules>> collect(const Snapshot& snapshot) {
       TRY(wrapped(canonical_address(AF_INET, endpoint.ip_address), what));
     if (!endpoint.ip_address6.empty())
       TRY(wrapped(canonical_address(AF_INET6, endpoint.ip_address6), what));
-    if (endpoint.interface.empty()) continue;
-    TRY(check_interface(endpoint.interface, what));
-    it->second.interfaces.insert(endpoint.interface);
-    it->second.endpoint_ifs.insert(endpoint.interface);
+    if (!endpoint.interface.empty()) TRY(check_interface(endpoint.interface, what));
   }
   std::vector<NetworkRules> out;
   std::map<std::string, std::string> owner;  // interface -> network name
   for (auto& [id, rules] : by_id)
     out.push_back(std::move(rules));
   std::ranges::sort(out, {}, [](const NetworkRules& r) { return r.network->name; });
+  std::map<std::uint32_t, std::string> group_owner;
   for (const auto& rules : out) {
     for (const auto& name : rules.interfaces) {
       auto [it, fresh] = owner.emplace(name, rules.network->name);
       if (!fresh) {
         return make_error(EINVAL, "interface " + name + " belongs to networks " + it->second +
                                       " and " + rules.network->name);
+      }
+    }
+    if (const auto group = rules.network->group; group != 0) {
+      auto [it, fresh] = group_owner.emplace(group, rules.network->name);
+      if (!fresh) {
+        return make_error(EINVAL, "interface group " + std::to_string(group) +
+                                      " belongs to networks " + it->second + " and " +
+                                      rules.network->name);
       }
     }
   }
@@ -249,12 +270,19 @@ void base_chain(std::string& out, std::string_view name, std::string_view type,
 }
 
 void forward_chains(std::string& out, const std::vector<NetworkRules>& networks) {
-  std::map<std::string, std::string> jumps;  // interface -> chain, sorted by interface
+  std::map<std::string, std::string> jumps;          // interface -> chain, sorted by interface
+  std::map<std::uint32_t, std::string> group_jumps;  // group -> chain
   Names internal;
+  Groups internal_groups;
   for (const auto& net : networks) {
     for (const auto& name : net.interfaces)
       jumps[name] = net.chain;
-    if (net.network->internal) internal.insert(net.interfaces.begin(), net.interfaces.end());
+    const auto group = net.network->group;
+    if (group != 0) group_jumps[group] = net.chain;
+    if (net.network->internal) {
+      internal.insert(net.interfaces.begin(), net.interfaces.end());
+      if (group != 0) internal_groups.insert(group);
+    }
   }
   std::vector<std::string> rules;
   if (!jumps.empty()) {
@@ -265,21 +293,37 @@ void forward_chains(std::string& out, const std::vector<NetworkRules>& networks)
     }
     rules.push_back(vmap + " }");
   }
+  if (!group_jumps.empty()) {
+    std::string vmap = "iifgroup vmap { ";
+    for (auto it = group_jumps.begin(); it != group_jumps.end(); ++it) {
+      if (it != group_jumps.begin()) vmap += ", ";
+      vmap += std::to_string(it->first) + " : jump " + it->second;
+    }
+    rules.push_back(vmap + " }");
+  }
   if (!internal.empty()) rules.push_back("oifname " + set_of(internal) + " drop");
+  if (!internal_groups.empty()) rules.push_back("oifgroup " + set_of(internal_groups) + " drop");
   base_chain(out, "forward", "filter", "filter", rules);
 
   for (const auto& net : networks) {
-    if (net.interfaces.empty()) continue;
+    const auto group = net.network->group;
+    if (net.interfaces.empty() && group == 0) continue;
     Names others;
+    Groups other_groups;
     for (const auto& other : networks) {
-      if (&other != &net) others.insert(other.interfaces.begin(), other.interfaces.end());
+      if (&other == &net) continue;
+      others.insert(other.interfaces.begin(), other.interfaces.end());
+      if (other.network->group != 0) other_groups.insert(other.network->group);
     }
+    const std::string verdict = net.network->icc ? " accept\n" : " drop\n";
     out += "\tchain " + net.chain + " {\n";
-    out += "\t\toifname " + set_of(net.interfaces) + (net.network->icc ? " accept\n" : " drop\n");
+    if (!net.interfaces.empty()) out += "\t\toifname " + set_of(net.interfaces) + verdict;
+    if (group != 0) out += "\t\toifgroup " + std::to_string(group) + verdict;
     if (net.network->internal) {
       out += "\t\tdrop\n";
-    } else if (!others.empty()) {
-      out += "\t\toifname " + set_of(others) + " drop\n";
+    } else {
+      if (!others.empty()) out += "\t\toifname " + set_of(others) + " drop\n";
+      if (!other_groups.empty()) out += "\t\toifgroup " + set_of(other_groups) + " drop\n";
     }
     out += "\t}\n";
   }
@@ -292,20 +336,6 @@ std::vector<std::string> masquerade_rules(const std::vector<NetworkRules>& netwo
     const std::string oif = "oifname \"" + net.network->nat_if + "\" ";
     if (!net.subnet.empty()) rules.push_back(oif + "ip saddr " + net.subnet + " masquerade");
     if (!net.subnet6.empty()) rules.push_back(oif + "ip6 saddr " + net.subnet6 + " masquerade");
-  }
-  return rules;
-}
-
-std::vector<std::string> bridge_rules(const std::vector<NetworkRules>& networks) {
-  std::vector<std::string> rules;
-  for (const auto& net : networks) {
-    if (net.endpoint_ifs.empty()) continue;
-    const auto ports = set_of(net.endpoint_ifs);
-    if (!net.network->icc) rules.push_back("iifname " + ports + " oifname " + ports + " drop");
-    if (net.network->internal) {
-      rules.push_back("iifname " + ports + " oifname != " + ports + " drop");
-      rules.push_back("oifname " + ports + " iifname != " + ports + " drop");
-    }
   }
   return rules;
 }
@@ -365,12 +395,6 @@ Result<std::string> render(const Snapshot& snapshot) {
   base_chain(out, "postrouting", "nat", "srcnat", masquerade_rules(networks));
   forward_chains(out, networks);
   out += "}\n";
-  const auto bridged = bridge_rules(networks);
-  if (!bridged.empty()) {
-    out += "table bridge kleene {\n";
-    base_chain(out, "forward", "filter", "filter", bridged);
-    out += "}\n";
-  }
   return out;
 }
 

@@ -31,12 +31,18 @@ struct Network {
   std::string nat_if;     // required when nat is true (the store keeps the resolved interface)
   bool icc = true;        // endpoints of this network reach each other
   bool internal = false;  // nothing leaves and nothing from outside enters the network
+  // The interface group (devgroup) of the network's routed endpoints (the host sides of ipnet
+  // veths); 0 = none. Rules match it (iifgroup/oifgroup), never the endpoints' names, so a
+  // container start or stop leaves the ruleset as it is.
+  std::uint32_t group = 0;
 };
 
+// An endpoint: checked (its network must be listed, its addresses valid) but not named in any
+// rule: its traffic is matched by its network's interface or group.
 struct Endpoint {
   std::string container_id;
   std::string network_id;  // Network::id
-  std::string interface;   // host side of the veth pair, "" if none yet
+  std::string interface;   // host side of the veth pair, "" if none yet (validated only)
   std::string ip_address;  // "" = none
   std::string ip_address6;
 };

@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_addr.h>
+#include <linux/if_bridge.h>
+#include <linux/if_link.h>
 #include <linux/nsfs.h>
 #include <linux/rtnetlink.h>
 #include <netlink/addr.h>
@@ -347,6 +349,41 @@ Result<void> Netlink::change_flags(std::string_view link, unsigned flags, bool s
     return nl_error(err,
                     std::string(set ? "set up" : "set down") + " interface " + std::string(link));
   }
+  return {};
+}
+
+Result<void> Netlink::set_group(std::string_view link, std::uint32_t group) {
+  TRY(require_owned(link, "change"));
+  auto orig = TRY(get_link(sock_, link));
+  LinkPtr change(rtnl_link_alloc());
+  if (!change) return make_error(ENOMEM, "set group of " + std::string(link) + ": out of memory");
+  rtnl_link_set_group(change.get(), group);
+  if (const int err = rtnl_link_change(sock_, orig.get(), change.get(), 0); err < 0) {
+    return nl_error(err, "set group of interface " + std::string(link));
+  }
+  return {};
+}
+
+Result<void> Netlink::set_bridge_port_isolated(std::string_view link, bool isolated) {
+  TRY(require_owned(link, "change"));
+  const int index = TRY(link_index(link));
+  const std::string what = "set bridge port " + std::string(link) + " isolated";
+  // RTM_SETLINK, family AF_BRIDGE, IFLA_PROTINFO { IFLA_BRPORT_ISOLATED u8 } (libnl has no
+  // helper for this flag).
+  std::unique_ptr<nl_msg, decltype(&nlmsg_free)> msg(
+      nlmsg_alloc_simple(RTM_SETLINK, NLM_F_REQUEST | NLM_F_ACK), nlmsg_free);
+  if (!msg) return make_error(ENOMEM, what + ": out of memory");
+  ifinfomsg info{};
+  info.ifi_family = AF_BRIDGE;
+  info.ifi_index = index;
+  if (nlmsg_append(msg.get(), &info, sizeof info, NLMSG_ALIGNTO) < 0)
+    return make_error(ENOMEM, what + ": out of memory");
+  nlattr* protinfo = nla_nest_start(msg.get(), IFLA_PROTINFO | NLA_F_NESTED);
+  if (protinfo == nullptr || nla_put_u8(msg.get(), IFLA_BRPORT_ISOLATED, isolated ? 1 : 0) < 0)
+    return make_error(ENOMEM, what + ": out of memory");
+  nla_nest_end(msg.get(), protinfo);
+  if (const int err = nl_send_auto(sock_, msg.get()); err < 0) return nl_error(err, what);
+  if (const int err = nl_wait_for_ack(sock_); err < 0) return nl_error(err, what);
   return {};
 }
 

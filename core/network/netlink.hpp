@@ -16,6 +16,7 @@
 // is asked. This makes "never destroy an interface kleene did not create" structural.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -88,6 +89,11 @@ class Netlink {
   [[nodiscard]] Result<void> move_link_to_netns(std::string_view name, int netns_fd,
                                                 std::string_view new_name = {});
   [[nodiscard]] Result<void> set_master(std::string_view link, std::string_view bridge);
+  // The interface group (devgroup) of one of our links (the firewall matches it).
+  [[nodiscard]] Result<void> set_group(std::string_view link, std::uint32_t group);
+  // Bridge port isolation of one of our links: isolated ports of a bridge do not reach each
+  // other (a network's icc false at layer 2), only the others and the bridge itself.
+  [[nodiscard]] Result<void> set_bridge_port_isolated(std::string_view link, bool isolated);
   [[nodiscard]] Result<void> set_up(std::string_view link);
   [[nodiscard]] Result<void> set_down(std::string_view link);
 

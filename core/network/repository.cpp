@@ -14,7 +14,7 @@ namespace {
 
 constexpr std::string_view kColumns =
     "id, name, type, interface, subnet, subnet6, gateway, gateway6, nat, nat_if, icc, internal, "
-    "created";
+    "created, fw_group";
 constexpr std::string_view kEndpointColumns =
     "id, network_id, container_id, interface, ip_address, ip_address6";
 
@@ -33,6 +33,7 @@ Network read_row(const store::Statement& stmt) {
   n.icc = stmt.boolean(10);
   n.internal = stmt.boolean(11);
   n.created = stmt.text(12);
+  n.fw_group = static_cast<int>(stmt.int64(13));
   return n;
 }
 
@@ -120,9 +121,11 @@ Result<Network> NetworkRepository::create(const NetworkConfig& config, std::stri
   auto conn = store_.lock();
   auto tx = TRY(conn.begin());
   std::set<std::string> interfaces;
+  std::set<int> groups;
   {
-    auto stmt = TRY(conn.prepare("SELECT name, interface FROM networks"));
+    auto stmt = TRY(conn.prepare("SELECT name, interface, fw_group FROM networks"));
     while (TRY(stmt.step())) {
+      groups.insert(static_cast<int>(stmt.int64(2)));
       if (stmt.text(0) == n.name) return make_error(EEXIST, "network name is already taken");
       if (!n.interface.empty() && stmt.text(1) == n.interface) {
         return make_error(EEXIST, "interface '" + n.interface + "' is already used by network '" +
@@ -132,10 +135,14 @@ Result<Network> NetworkRepository::create(const NetworkConfig& config, std::stri
     }
   }
   if (n.interface.empty()) n.interface = pick_interface(interfaces, reserved);
+  n.fw_group = 1;
+  while (groups.contains(n.fw_group))
+    ++n.fw_group;
+  if (n.fw_group > kMaxFwGroup) return make_error(ENOSPC, "too many networks");
   auto stmt = TRY(conn.prepare(
       "INSERT INTO networks (id, name, type, interface, subnet, subnet6, gateway, gateway6, nat, "
-      "nat_if, icc, internal, created) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"));
+      "nat_if, icc, internal, created, fw_group) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"));
   stmt.bind(1, n.id)
       .bind(2, n.name)
       .bind(3, n.type)
@@ -148,7 +155,8 @@ Result<Network> NetworkRepository::create(const NetworkConfig& config, std::stri
       .bind(10, n.nat_if)
       .bind(11, n.icc)
       .bind(12, n.internal)
-      .bind(13, n.created);
+      .bind(13, n.created)
+      .bind(14, n.fw_group);
   TRY(stmt.run());
   TRY(tx.commit());
   return n;

@@ -2,6 +2,7 @@
 // objects and their repository. All of the network SQL lives here (repository.cpp).
 #pragma once
 
+#include <cstdint>
 #include <set>
 #include <string>
 #include <string_view>
@@ -33,7 +34,16 @@ struct Network {
   bool icc = true;
   bool internal = false;
   std::string created;
+  // The network's number, unique among networks (1..kMaxFwGroup): the interface group of its
+  // routed endpoints is kFwGroupBase + fw_group (see fw_group_of()).
+  int fw_group = 0;
 };
+
+inline constexpr int kMaxFwGroup = 0xffff;
+inline constexpr std::uint32_t kFwGroupBase = 0x6b6c0000;  // "kl" in the high half
+[[nodiscard]] inline std::uint32_t fw_group_of(const Network& n) {
+  return n.fw_group > 0 ? kFwGroupBase + static_cast<std::uint32_t>(n.fw_group) : 0;
+}
 
 // Kleene's Network object. "nat" is the interface NAT goes out of (Kleene stores the resolved
 // interface there), i.e. nat_if, or nat while it is unresolved.

@@ -52,6 +52,7 @@ firewall::Network to_firewall(const Network& n) {
   f.nat_if = n.nat_if;
   f.icc = n.icc;
   f.internal = n.internal;
+  f.group = fw_group_of(n);
   return f;
 }
 
@@ -96,6 +97,9 @@ std::unique_lock<std::recursive_mutex> NetworkService::lock() {
 
 Result<void> NetworkService::apply_firewall() {
   std::lock_guard lock(change_mutex());
+  // What was loaded last (the ruleset changes only with networks, connections and published
+  // ports, never with a container start or stop, so most calls load nothing).
+  static std::optional<std::string> loaded;
   auto* nft = TRY(nftables());
   const auto networks = TRY(repo_.list());
   firewall::Snapshot snapshot;
@@ -108,7 +112,6 @@ Result<void> NetworkService::apply_firewall() {
       if (!gateway_if.empty()) port.interfaces.push_back(gateway_if);
     }
   }
-  if (networks.empty() && snapshot.ports.empty()) return nft->remove_ours();
   for (const auto& n : networks) {
     snapshot.networks.push_back(to_firewall(n));
     for (const auto& e : TRY(repo_.endpoints_of_network(n.id))) {
@@ -116,7 +119,16 @@ Result<void> NetworkService::apply_firewall() {
                                                       e.ip_address, e.ip_address6});
     }
   }
-  return nft->apply_snapshot(snapshot);
+  const std::string script = TRY(firewall::render(snapshot));
+  if (loaded && *loaded == script) return {};
+  loaded.reset();
+  if (networks.empty() && snapshot.ports.empty()) {
+    TRY(nft->remove_ours());
+  } else {
+    TRY(nft->apply(script));
+  }
+  loaded = script;
+  return {};
 }
 
 Result<Network> NetworkService::create(NetworkConfig config) {

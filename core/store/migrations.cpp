@@ -105,7 +105,16 @@ CREATE TABLE mounts (
 CREATE INDEX mounts_volume ON mounts (volume);
 )sql";
 
-constexpr std::array<std::string_view, 1> kMigrations = {kV1};
+// v2: every network gets a small number of its own, the interface group (kernel devgroup) of
+// its routed endpoints' host-side links: the firewall matches iifgroup/oifgroup instead of
+// listing each container's link, so container starts and stops never change the ruleset.
+constexpr std::string_view kV2 = R"sql(
+ALTER TABLE networks ADD COLUMN fw_group INTEGER NOT NULL DEFAULT 0;
+UPDATE networks SET fw_group = rowid;
+CREATE UNIQUE INDEX networks_fw_group ON networks (fw_group);
+)sql";
+
+constexpr std::array<std::string_view, 2> kMigrations = {kV1, kV2};
 
 }  // namespace
 

@@ -137,6 +137,15 @@ Network parse_network(const json& request) {
   network.subnet6 = subnet_field(n, "subnet6", AF_INET6);
   network.gateway = address_field(n, "gateway", "network.", AF_INET);
   network.gateway6 = address_field(n, "gateway6", "network.", AF_INET6);
+  if (n.contains("icc")) {
+    if (!n["icc"].is_boolean()) invalid("network.icc must be a boolean");
+    network.icc = n["icc"].get<bool>();
+  }
+  if (n.contains("group")) {
+    if (!n["group"].is_number_unsigned() || n["group"].get<std::uint64_t>() > 0xffffffffU)
+      invalid("network.group must be an unsigned 32-bit number");
+    network.group = n["group"].get<std::uint32_t>();
+  }
   return network;
 }
 

@@ -4,6 +4,7 @@
 // kleene::sdk::Error(KLEENE_E_INVALID, ...) before anything is created.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -34,6 +35,8 @@ struct Network {
   Subnet subnet6;
   std::string gateway;
   std::string gateway6;
+  bool icc = true;          // containers of the network reach each other (vnet: port isolation)
+  std::uint32_t group = 0;  // interface group of routed endpoints (ipnet host sides); 0 = none
 };
 
 struct JoinRequest {

@@ -19,8 +19,8 @@ constexpr char kLetter = 'i';
 constexpr const char* kGateway = "169.254.1.1";
 constexpr const char* kGateway6 = "fe80::1";
 
-// The host end: no RAs or autoconfiguration from whatever the container sends, the gateway
-// addresses, up, and the route to the container's addresses.
+// The host end: no RAs or autoconfiguration from whatever the container sends, the network's
+// interface group, the gateway addresses, up, and the route to the container's addresses.
 void configure_host_side(netlink::Netlink& host, const std::string& link,
                          const netdrv::JoinRequest& join) {
   const auto& ep = join.endpoint;
@@ -30,6 +30,8 @@ void configure_host_side(netlink::Netlink& host, const std::string& link,
     }
   }
   const std::string op = "join: configure host side " + link;
+  // The firewall knows routed endpoints by their network's interface group.
+  if (join.network.group != 0) netdrv::check(host.set_group(link, join.network.group), op);
   if (!ep.ip.empty()) netdrv::check(host.add_address(link, std::string(kGateway) + "/32"), op);
   if (!ep.ip6.empty()) {
     netdrv::check(host.add_address(link, std::string(kGateway6) + "/64"), op);

@@ -81,6 +81,8 @@ class VnetDriver final : public kleene::sdk::NetworkDriver {
     netdrv::VethGuard guard(nl, link);
     const std::string op = "join: attach " + link + " to bridge " + bridge;
     netdrv::check(nl.set_master(link, bridge), op);
+    // icc false: the network's ports do not reach each other (bridge port isolation).
+    if (!req.network.icc) netdrv::check(nl.set_bridge_port_isolated(link, true), op);
     netdrv::check(nl.set_up(link), op);
     netdrv::check(
         netlink::in_netns(netns.get(), [&] { return configure_container_side(eth, req); }),

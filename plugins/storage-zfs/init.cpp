@@ -6,6 +6,7 @@
 //      created on a new sparse pool file;
 //   3. the root, image, container and volumes datasets.
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,7 +16,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <sstream>
 #include <thread>
+#include <vector>
 
 #include "names.hpp"
 #include "ops.hpp"
@@ -76,6 +80,49 @@ void remove_stale_pidfile(const Cli& cli) {
                     " is not running)");
 }
 
+// "\040" -> " " (mountinfo escapes space, tab, newline and backslash as octal).
+std::string unescape_mountinfo(const std::string& field) {
+  std::string out;
+  for (size_t i = 0; i < field.size(); ++i) {
+    if (field[i] == '\\' && i + 3 < field.size()) {
+      const std::string digits = field.substr(i + 1, 3);
+      if (std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '7'; })) {
+        out.push_back(static_cast<char>(std::stoi(digits, nullptr, 8)));
+        i += 3;
+        continue;
+      }
+    }
+    out.push_back(field[i]);
+  }
+  return out;
+}
+
+// The fuse mounts of a zfs-fuse that died (killed, crashed) stay in the mount table and answer
+// ENOTCONN ("Transport endpoint is not connected"); a new zfs-fuse cannot mount over them.
+// Called only when no zfs-fuse answers, so every fuse.zfs mount is such a leftover: each one
+// that answers ENOTCONN is detached (deepest first).
+void detach_stale_mounts(const Cli& cli) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::vector<std::string> stale;
+  for (std::string line; std::getline(in, line);) {
+    // "36 25 0:32 / /zroot rw,relatime - fuse.zfs zroot rw,..."
+    const auto dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::istringstream head(line.substr(0, dash)), tail(line.substr(dash + 3));
+    std::string id, parent, devno, root, target, fstype;
+    if (!(head >> id >> parent >> devno >> root >> target) || !(tail >> fstype)) continue;
+    if (fstype != "fuse.zfs") continue;
+    struct stat st {};
+    const std::string path = unescape_mountinfo(target);
+    if (::stat(path.c_str(), &st) != 0 && errno == ENOTCONN) stale.push_back(path);
+  }
+  std::sort(stale.begin(), stale.end(), std::greater<>());  // children before parents
+  for (const auto& path : stale) {
+    if (::umount2(path.c_str(), MNT_DETACH) == 0)
+      cli.host().warn("detached " + path + ": a mount of a zfs-fuse that is gone");
+  }
+}
+
 // Returns whether ZFS can be queried now (false only in a dry run that would start zfs-fuse).
 bool ensure_service(const Cli& cli, Plan& plan) {
   std::error_code ec;
@@ -94,6 +141,7 @@ bool ensure_service(const Cli& cli, Plan& plan) {
                      "plugins.zfs.zfs_fuse is empty (never start it)");
   plan.change("start zfs-fuse", [&] {
     remove_stale_pidfile(cli);
+    detach_stale_mounts(cli);
     auto started = cli.run({settings.zfs_fuse, "--pidfile", settings.zfs_fuse_pidfile});
     // A non-zero exit may be another zfs-fuse that won the race: what counts is an answer.
     if (started.exit_code != 0)

@@ -20,6 +20,10 @@ namespace {
 
 const std::filesystem::path kGoldenDir = KLEENE_FIREWALL_GOLDEN_DIR;
 
+// Interface groups as kleened numbers them: 0x6b6c0000 + the network's number.
+constexpr std::uint32_t kGroup1 = 0x6b6c0001;
+constexpr std::uint32_t kGroup2 = 0x6b6c0002;
+
 fw::Network bridge(std::string name, std::string interface, std::string subnet) {
   fw::Network network;
   network.id = "id-" + name;
@@ -54,6 +58,7 @@ fw::Snapshot one_bridge() {
   fw::Snapshot snapshot;
   snapshot.networks.push_back(bridge("testnet", "kleene0", "10.13.37.0/24"));
   snapshot.networks[0].gateway = "10.13.37.1";
+  snapshot.networks[0].group = kGroup1;
   const auto& net = snapshot.networks[0];
   snapshot.endpoints.push_back(endpoint(net, "c2", "kl-c2-0", "10.13.37.3"));
   snapshot.endpoints.push_back(endpoint(net, "c1", "kl-c1-0", "10.13.37.2"));
@@ -131,6 +136,7 @@ TEST(FirewallGolden, TwoNetworksIsolated) {
   routed.subnet = "10.20.0.0/16";
   routed.nat = true;
   routed.nat_if = "eth1";
+  routed.group = kGroup2;
   snapshot.networks.push_back(routed);
   snapshot.endpoints.push_back(endpoint(routed, "c3", "kl-c3-1", "10.20.0.5"));
   snapshot.endpoints.push_back(endpoint(routed, "c1", "kl-c1-1", "10.20.0.4"));
@@ -350,6 +356,26 @@ TEST(FirewallHostile, Protocol) {
     snapshot.ports.push_back(port("c1", "80", "80", bad, "10.13.37.2"));
     expect_rejected(snapshot, "protocol must be tcp or udp");
   }
+}
+
+TEST(FirewallHostile, GroupOfTwoNetworks) {
+  auto snapshot = one_bridge();
+  snapshot.networks.push_back(bridge("other", "kleene1", "10.14.0.0/24"));
+  snapshot.networks[1].group = kGroup1;
+  auto rendered = fw::render(snapshot);
+  ASSERT_FALSE(rendered);
+  EXPECT_NE(rendered.error().message.find("interface group 1802240001 belongs to networks"),
+            std::string::npos)
+      << rendered.error().message;
+}
+
+TEST(FirewallRender, EndpointsAndTheirLinksDoNotChangeTheRuleset) {
+  // Container starts and stops change endpoints' links, never the ruleset (no reload).
+  auto snapshot = one_bridge();
+  auto without_links = snapshot;
+  for (auto& e : without_links.endpoints)
+    e.interface.clear();
+  EXPECT_EQ(fw::render(snapshot).value(), fw::render(without_links).value());
 }
 
 TEST(FirewallHostile, InconsistentStore) {

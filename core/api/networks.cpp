@@ -97,7 +97,8 @@ Response prune(ApiContext& context) {
 // 404 for an unknown container or network, 409 for what the configuration does not allow.
 Response connect_failure(const Error& error) {
   if (error.code == ENOENT) return Response::message(404, error.message);
-  if (error.code == EEXIST || error.code == EINVAL || error.code == EBUSY || error.code == ENOTUNIQ)
+  if (error.code == EEXIST || error.code == EINVAL || error.code == EBUSY ||
+      error.code == ENOTUNIQ || error.code == ENOSPC)
     return Response::message(409, error.message);
   return Response::message(500, error.message);
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "paths.hpp"
 #include "process.hpp"
@@ -97,8 +98,17 @@ LaunchOutcome DaemonProcess::launch() {
   LaunchOutcome outcome;
   write_file(config_path(), raw_config_ ? *raw_config_ : to_yaml(config_));
   UniqueFd err(::open(stderr_path().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  UniqueFd netns;
+  if (!netns_path_.empty()) {
+    netns.reset(::open(netns_path_.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!netns) {
+      outcome.error = "cannot open network namespace " + netns_path_ + ": " + std::strerror(errno);
+      return outcome;
+    }
+  }
   Pipe ready = make_pipe();
   SpawnSpec spec;
+  spec.netns_fd = netns.get();
   spec.argv = {paths::kleened(), "--foreground", "--config", config_path(), "--ready-fd", "3"};
   spec.env = test_environment();
   spec.stdout_fd = err.get();

@@ -39,6 +39,9 @@ class DaemonProcess {
   nlohmann::json& config() { return config_; }
   // Use this text verbatim as the config file instead (for malformed-config tests).
   void set_raw_config(std::string yaml) { raw_config_ = std::move(yaml); }
+  // Launch kleened inside this network namespace (a /run/netns/<name> path, see netns.hpp)
+  // instead of the test's; "" for the test's own. Only the network namespace changes.
+  void set_network_namespace(std::string path) { netns_path_ = std::move(path); }
 
   std::string config_path() const { return dir_.file(name_ + ".yaml"); }
   std::string socket_path() const { return dir_.file(name_ + ".sock"); }
@@ -67,6 +70,7 @@ class DaemonProcess {
   std::string name_;
   nlohmann::json config_;
   std::optional<std::string> raw_config_;
+  std::string netns_path_;
   pid_t pid_ = -1;
   std::vector<std::string> listening_;
 };

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -36,6 +37,11 @@ namespace {
 
 // Only async-signal-safe calls between fork and exec.
 [[noreturn]] void exec_child(const SpawnSpec& spec, char* const* argv, char* const* envp) {
+  if (spec.netns_fd >= 0 && ::setns(spec.netns_fd, CLONE_NEWNET) != 0) {
+    const char* msg = "kleene harness: setns(CLONE_NEWNET) failed\n";
+    (void)!::write(spec.stderr_fd >= 0 ? spec.stderr_fd : 2, msg, std::strlen(msg));
+    _exit(125);
+  }
   // Move every source fd out of the way first so that the dup2s below cannot clobber one
   // another whatever numbers the parent happened to get.
   constexpr int kHigh = 500;
@@ -112,10 +118,10 @@ std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds timeout) {
 }
 
 ProcessResult run_command(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                          std::chrono::milliseconds timeout) {
+                          std::chrono::milliseconds timeout, int netns_fd) {
   Pipe out = make_pipe();
   Pipe err = make_pipe();
-  SpawnSpec spec{argv, env, -1, out.write.get(), err.write.get(), {}};
+  SpawnSpec spec{argv, env, -1, out.write.get(), err.write.get(), {}, netns_fd};
   pid_t pid = spawn(spec);
   out.write.reset();
   err.write.reset();

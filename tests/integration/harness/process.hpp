@@ -50,6 +50,10 @@ struct SpawnSpec {
   int stdout_fd = -1;             // -1: /dev/null
   int stderr_fd = -1;             // -1: /dev/null
   std::vector<int> pass_fds;      // become fds 3, 4, ... in the child; all others are closed
+  // A network namespace (an open /run/netns/<name> or /proc/<pid>/ns/net) the child enters
+  // with setns(CLONE_NEWNET) before exec; -1: the parent's. Only the network namespace: the
+  // mount namespace stays the parent's (unlike `ip netns exec`, which also makes a new one).
+  int netns_fd = -1;
 };
 
 // fork + execve; returns the child's PID. Throws std::system_error when fork fails.
@@ -70,9 +74,11 @@ struct ProcessResult {
   bool timed_out = false;
 };
 
-// Runs a command to completion, capturing stdout and stderr; SIGKILLed after `timeout`.
+// Runs a command to completion, capturing stdout and stderr; SIGKILLed after `timeout`. With
+// `netns_fd` >= 0 it runs in that network namespace (see SpawnSpec::netns_fd).
 ProcessResult run_command(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                          std::chrono::milliseconds timeout = std::chrono::seconds(60));
+                          std::chrono::milliseconds timeout = std::chrono::seconds(60),
+                          int netns_fd = -1);
 
 // This process's environment without KLEE_* variables (so the host cannot steer klee), with
 // HOME pointing at a directory that holds no klee config, then `overrides` applied.

@@ -114,11 +114,12 @@ TEST(Nftables, AppliedSnapshotCreatesExactlyOurTables) {
   in_private_netns([](Nftables& nft) {
     EXPECT_EQ(list_tables(), "");
     ASSERT_TRUE(nft.apply_snapshot(one_bridge()));
-    EXPECT_EQ(list_tables(), "table inet kleene\ntable bridge kleene\n");
+    // (icc false between bridge ports is the vnet driver's port isolation: no bridge table)
+    EXPECT_EQ(list_tables(), "table inet kleene\n");
     const auto listing = nft.list_ours();
     ASSERT_TRUE(listing) << listing.error().message;
     EXPECT_EQ(count(*listing, "table inet kleene {"), 1U);
-    EXPECT_EQ(count(*listing, "table bridge kleene {"), 1U);
+    EXPECT_EQ(count(*listing, "table bridge kleene {"), 0U);
     EXPECT_NE(listing->find("masquerade"), std::string::npos) << *listing;
     EXPECT_NE(listing->find("dnat"), std::string::npos) << *listing;
     EXPECT_NE(listing->find("10.13.37.2"), std::string::npos) << *listing;
@@ -192,7 +193,7 @@ TEST(Nftables, RemoveOursLeavesOtherTables) {
     const std::string other = list_tables();
     ASSERT_EQ(other, "table inet other\n");
     ASSERT_TRUE(nft.apply_snapshot(one_bridge()));
-    EXPECT_EQ(list_tables(), "table inet other\ntable inet kleene\ntable bridge kleene\n");
+    EXPECT_EQ(list_tables(), "table inet other\ntable inet kleene\n");
 
     ASSERT_TRUE(nft.remove_ours());
     EXPECT_EQ(list_tables(), other);
@@ -304,7 +305,7 @@ TEST(Nftables, HostRulesetIsUnchanged) {
     if (::unshare(CLONE_NEWNET) == 0 && netns_inode("/proc/self/ns/net") != host_netns) {
       auto nft = Nftables::create();
       if (nft && nft->apply_snapshot(one_bridge()) &&
-          list_tables() == "table inet kleene\ntable bridge kleene\n") {
+          list_tables() == "table inet kleene\n") {
         verdict = 'K';
       }
     }

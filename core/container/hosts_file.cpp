@@ -202,6 +202,24 @@ std::string render(const std::vector<Entry>& self, const std::vector<Entry>& pee
   return out;
 }
 
+// Whether etc/hosts is a regular file holding exactly `content` (a start rewrites nothing then).
+static bool holds(int etc, std::string_view content) {
+  UniqueFd fd(::openat(etc, "hosts", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  struct stat st {};
+  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
+      static_cast<std::size_t>(st.st_size) != content.size()) {
+    return false;
+  }
+  std::string existing(content.size(), '\0');
+  std::size_t got = 0;
+  while (got < existing.size()) {
+    const ssize_t n = ::read(fd.get(), existing.data() + got, existing.size() - got);
+    if (n <= 0) return false;
+    got += static_cast<std::size_t>(n);
+  }
+  return existing == content;
+}
+
 Result<void> write(const std::filesystem::path& rootfs, std::string_view content) {
   const auto failed = [&](const Error& error) {
     return std::unexpected(error.wrap("update /etc/hosts in " + rootfs.string()));
@@ -211,6 +229,7 @@ Result<void> write(const std::filesystem::path& rootfs, std::string_view content
   auto etc = open_etc(root.get());
   if (!etc) return failed(etc.error());
   if (!etc->valid()) return {};  // no /etc in the image: nothing to update
+  if (holds(etc->get(), content)) return {};
   if (auto replaced = replace_hosts(etc->get(), content); !replaced) {
     return failed(replaced.error());
   }

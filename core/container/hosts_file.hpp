@@ -41,7 +41,8 @@ inline constexpr std::string_view kHeader = "# written by kleened; changes are o
 // (openat2 RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS); the content goes to a new temporary file
 // "etc/.hosts.kleene-<random>" (mode 0644) that is renamed over "hosts", so readers see the
 // old file or the new one, and a `hosts` symlink is replaced rather than followed. The
-// temporary file is removed on any failure.
+// temporary file is removed on any failure. A regular file `hosts` that holds `content`
+// already is left as it is (most starts change nothing).
 // An image without /etc (or whose /etc is a dangling symlink) has nothing to update: that
 // returns success and writes nothing.
 Result<void> write(const std::filesystem::path& rootfs, std::string_view content);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <set>
 
@@ -361,6 +362,7 @@ runtime::BeforeRun attach_hook(Env& env, const Container& c) {
     auto d = TRY(driver(env, c.network_driver));
     if (!d.has_endpoints()) return {};
     auto lock = network::NetworkService::lock();
+    const auto began = std::chrono::steady_clock::now();
     NetworkRepository repo(env.store);
     bool first = true;
     for (const auto& e : TRY(repo.endpoints_of_container(c.id))) {
@@ -384,6 +386,12 @@ runtime::BeforeRun attach_hook(Env& env, const Container& c) {
       }
       first = false;
     }
+    if (!first) {
+      spdlog::debug("container {}: endpoints joined in {} us", c.id,
+                    std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - began)
+                        .count());
+    }
     return {};
   };
 }
@@ -405,12 +413,19 @@ void after_start(Env& env, const Container& c) {
 
 void detach(Env& env, const Container& c) {
   auto lock = network::NetworkService::lock();
-  auto endpoints = NetworkRepository(env.store).endpoints_of_container(c.id);
+  NetworkRepository repo(env.store);
+  auto endpoints = repo.endpoints_of_container(c.id);
   if (!endpoints) return;
-  if (std::ranges::none_of(*endpoints, [](const EndPoint& e) { return !e.interface.empty(); }))
-    return;
-  (void)leave_all(env, c, std::nullopt);
-  reload_firewall(env);
+  bool changed = false;
+  for (const auto& e : *endpoints) {
+    if (e.interface.empty()) continue;
+    // Nothing runs in the container any more, so its network namespace is gone or going: the
+    // kernel deletes the veth pairs in it (and the routes through them) in the background.
+    // Deleting them here would make the stop wait ~20 ms per link for RCU, for nothing.
+    (void)repo.set_endpoint_interface(e.id, "");
+    changed = true;
+  }
+  if (changed) reload_firewall(env);
 }
 
 void reconcile(Env& env) {

@@ -80,8 +80,9 @@ struct Driver {
 void after_start(Env& env, const Container& c);
 // Before a start, before anything runs: /etc/hosts of `c` (when it has endpoints).
 void prepare_start(Env& env, const Container& c);
-// After `c` stopped or ended (lifecycle_mutex() held): leave for every attached endpoint (the
-// host-side links and routes go), interfaces cleared, the firewall reloaded.
+// After `c` stopped or ended (lifecycle_mutex() held): its endpoints' interfaces are cleared
+// (the kernel deletes the veth pairs with the container's namespace, in the background) and the
+// firewall reloaded if that changed it.
 void detach(Env& env, const Container& c);
 // kleened's start-up: endpoints of containers that no longer run are detached (links a dead
 // container left are removed), running ones are left untouched; the firewall is loaded.

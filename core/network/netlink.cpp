@@ -230,6 +230,21 @@ Result<bool> Netlink::link_exists(std::string_view name) {
   return std::unexpected(std::move(link).error());
 }
 
+Result<std::vector<std::string>> Netlink::link_names() {
+  nl_cache* raw = nullptr;
+  if (const int err = rtnl_link_alloc_cache(sock_, AF_UNSPEC, &raw); err < 0) {
+    return nl_error(err, "list interfaces");
+  }
+  CachePtr cache(raw);
+  std::vector<std::string> names;
+  for (nl_object* obj = nl_cache_get_first(cache.get()); obj != nullptr;
+       obj = nl_cache_get_next(obj)) {
+    if (const char* name = rtnl_link_get_name(reinterpret_cast<rtnl_link*>(obj)))
+      names.emplace_back(name);
+  }
+  return names;
+}
+
 Result<int> Netlink::link_index(std::string_view name) {
   auto link = TRY(get_link(sock_, name));
   return rtnl_link_get_ifindex(link.get());
@@ -505,8 +520,9 @@ Result<void> Netlink::route_op(const Route& route, bool add) {
   }
   if (route.onlink) rtnl_route_nh_set_flags(nh, RTNH_F_ONLINK);
 
-  const int err = add ? rtnl_route_add(sock_, r.get(), NLM_F_CREATE | NLM_F_EXCL)
-                      : rtnl_route_delete(sock_, r.get(), 0);
+  const int flags = NLM_F_CREATE | (route.replace ? NLM_F_REPLACE : NLM_F_EXCL);
+  const int err =
+      add ? rtnl_route_add(sock_, r.get(), flags) : rtnl_route_delete(sock_, r.get(), 0);
   if (err < 0) return nl_error(err, what);
   return {};
 }

@@ -58,6 +58,7 @@ struct Route {
   std::string gateway;  // "" = none (a device route, scope link)
   std::string device;   // "" = let the kernel pick the device from the gateway
   bool onlink = false;
+  bool replace = false;  // add_route: replace a route to the same destination (NLM_F_REPLACE)
 };
 
 class Netlink {
@@ -75,6 +76,7 @@ class Netlink {
   // existing links (EEXIST).
   [[nodiscard]] Result<bool> link_exists(std::string_view name);
   [[nodiscard]] Result<int> link_index(std::string_view name);      // ENODEV if absent
+  [[nodiscard]] Result<std::vector<std::string>> link_names();      // every link of the namespace
   [[nodiscard]] Result<void> create_bridge(std::string_view name);  // created and set up
   // Both ends in this namespace, both down. With `peer_netns_fd`, the peer is made directly
   // inside that namespace under its final name (e.g. "eth0"): much cheaper than a move and a

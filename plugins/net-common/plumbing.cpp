@@ -4,6 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include "kleene/plugin/sdk.hpp"
 
 namespace kleene::netdrv {
@@ -41,22 +44,46 @@ VethGuard::~VethGuard() {
   if (armed_) (void)delete_if_present(host_, name_);
 }
 
-Result<std::string> first_free_eth(int netns_fd) {
-  return netlink::in_netns(netns_fd, []() -> Result<std::string> {
-    auto nl = TRY(netlink::Netlink::open());
-    for (int n = 0; n < kMaxInterfaces; ++n) {
-      std::string name = "eth" + std::to_string(n);
-      if (!TRY(nl.link_exists(name))) return name;
-    }
-    return make_error(ENOSPC, "no free ethN interface name in the container");
-  });
+std::uint64_t netns_inode(int netns_fd) {
+  struct stat st {};
+  if (::fstat(netns_fd, &st) != 0) fail("join: netns", Error{errno, std::strerror(errno)});
+  return st.st_ino;
 }
 
-Result<std::string> create_veth_into(netlink::Netlink& host, const std::string& host_name,
-                                     const std::string& peer_name, int netns_fd) {
+std::vector<std::string> leave_links(const LeaveRequest& leave, char letter) {
+  std::vector<std::string> links;
+  if (!leave.endpoint.interface.empty()) {
+    links.push_back(leave.endpoint.interface);
+  } else if (!leave.netns.empty()) {
+    if (auto fd = netlink::open_netns(leave.netns)) {
+      struct stat st {};
+      if (::fstat(fd->get(), &st) == 0)
+        links.push_back(host_link_name(letter, leave.endpoint.id, st.st_ino));
+    }
+  }
+  links.push_back(legacy_host_link_name(letter, leave.endpoint.id));
+  links.push_back(peer_link_name(leave.endpoint.id));
+  return links;
+}
+
+Result<netlink::Netlink> open_netlink_in(int netns_fd) {
+  return netlink::in_netns(netns_fd, [] { return netlink::Netlink::open(); });
+}
+
+Result<std::string> first_free_eth(netlink::Netlink& inside) {
+  for (int n = 0; n < kMaxInterfaces; ++n) {
+    std::string name = "eth" + std::to_string(n);
+    if (!TRY(inside.link_exists(name))) return name;
+  }
+  return make_error(ENOSPC, "no free ethN interface name in the container");
+}
+
+Result<std::string> create_veth_into(netlink::Netlink& host, netlink::Netlink& inside,
+                                     const std::string& host_name, const std::string& peer_name,
+                                     int netns_fd) {
   (void)peer_name;  // the peer is made in the container under its final name
   for (int attempt = 1;; ++attempt) {
-    auto name = TRY(first_free_eth(netns_fd));
+    auto name = TRY(first_free_eth(inside));
     auto made = host.create_veth(host_name, name, netns_fd);
     if (made) return name;
     // EEXIST: the host end exists (a joined endpoint: the caller tells), or another join took
@@ -66,10 +93,11 @@ Result<std::string> create_veth_into(netlink::Netlink& host, const std::string& 
   }
 }
 
-std::string start_join(netlink::Netlink& host, const std::string& endpoint_id,
-                       const std::string& host_name, const std::string& peer_name, int netns_fd) {
+std::string start_join(netlink::Netlink& host, netlink::Netlink& inside,
+                       const std::string& endpoint_id, const std::string& host_name,
+                       const std::string& peer_name, int netns_fd) {
   check(delete_if_present(host, peer_name), "join: remove stale " + peer_name);
-  auto eth = create_veth_into(host, host_name, peer_name, netns_fd);
+  auto eth = create_veth_into(host, inside, host_name, peer_name, netns_fd);
   if (!eth && eth.error().code == EEXIST && check(host.link_exists(host_name), "join")) {
     throw sdk::Error(KLEENE_E_EXISTS, "endpoint " + endpoint_id + " is joined already: interface " +
                                           host_name + " exists");

@@ -11,7 +11,9 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
+#include "net-common/request.hpp"
 #include "network/netlink.hpp"
 #include "util/error.hpp"
 #include "util/unique_fd.hpp"
@@ -52,8 +54,20 @@ class VethGuard {
   bool armed_ = true;
 };
 
-// The first "ethN" (N = 0, 1, ...) that does not exist in `netns_fd`.
-[[nodiscard]] Result<std::string> first_free_eth(int netns_fd);
+// The links a leave deletes (those present): the host end the join answered, or else the one
+// it names in the request's namespace (when that still exists), and the names of earlier
+// versions (host end and container end before its move).
+[[nodiscard]] std::vector<std::string> leave_links(const LeaveRequest& leave, char letter);
+
+// The inode number of a namespace file (part of host-side link names).
+[[nodiscard]] std::uint64_t netns_inode(int netns_fd);
+
+// A netlink socket in the namespace `netns_fd` (opened by a short-lived thread there; usable
+// from any thread afterwards).
+[[nodiscard]] Result<netlink::Netlink> open_netlink_in(int netns_fd);
+
+// The first "ethN" (N = 0, 1, ...) that does not exist where `inside` was opened.
+[[nodiscard]] Result<std::string> first_free_eth(netlink::Netlink& inside);
 
 // Create the pair: host_name in the host, the peer directly inside `netns_fd` as the first free
 // ethN there (no move and no rename: each of those waits for an RCU grace period, ~10-20 ms);
@@ -61,17 +75,17 @@ class VethGuard {
 // takes the same ethN first makes this retry with the next one. EEXIST means host_name exists
 // already (another endpoint's, left untouched). `peer_name` (the temporary name of the older
 // create-then-move scheme) is only removed by start_join when a stale one is found.
-[[nodiscard]] Result<std::string> create_veth_into(netlink::Netlink& host,
+[[nodiscard]] Result<std::string> create_veth_into(netlink::Netlink& host, netlink::Netlink& inside,
                                                    const std::string& host_name,
                                                    const std::string& peer_name, int netns_fd);
 
 // The start of every join: remove a stale peer left by a join that died halfway (kleened
-// killed), create the pair and move the peer into the container (create_veth_into). Throws
-// KLEENE_E_EXISTS when `host_name` exists (the endpoint is joined already; it stays untouched),
-// KLEENE_E_FAILED for other errors. Returns the container's ethN.
-[[nodiscard]] std::string start_join(netlink::Netlink& host, const std::string& endpoint_id,
-                                     const std::string& host_name, const std::string& peer_name,
-                                     int netns_fd);
+// killed), create the pair with the peer in the container (create_veth_into). Throws
+// KLEENE_E_EXISTS when `host_name` exists (the endpoint is joined to this namespace already; it
+// stays untouched), KLEENE_E_FAILED for other errors. Returns the container's ethN.
+[[nodiscard]] std::string start_join(netlink::Netlink& host, netlink::Netlink& inside,
+                                     const std::string& endpoint_id, const std::string& host_name,
+                                     const std::string& peer_name, int netns_fd);
 
 // Write /proc/sys/net/<family>/conf/<link>/<key> ("ipv6", "kliab", "accept_ra", "0") in the
 // calling thread's network namespace.

@@ -17,7 +17,8 @@ using nlohmann::json;
 using sdk::Error;
 
 constexpr std::size_t kIdMax = 64;
-constexpr std::size_t kNameChars = 12;  // of the endpoint id, in interface names
+constexpr std::size_t kNameChars = 12;   // of the endpoint id, in the names of earlier versions
+constexpr std::size_t kPrefixChars = 8;  // of the endpoint id, in host-side names
 constexpr std::size_t kPathMax = 4096;
 
 [[noreturn]] void invalid(const std::string& message) {
@@ -203,7 +204,19 @@ LeaveRequest parse_leave(const json& request, char letter) {
   return leave;
 }
 
-std::string host_link_name(char letter, std::string_view endpoint_id) {
+std::string host_link_prefix(char letter, std::string_view endpoint_id) {
+  return std::string("kl") + letter + std::string(endpoint_id.substr(0, kPrefixChars));
+}
+
+std::string host_link_name(char letter, std::string_view endpoint_id, std::uint64_t netns_inode) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string name = host_link_prefix(letter, endpoint_id);
+  for (int shift = 12; shift >= 0; shift -= 4)
+    name.push_back(kHex[(netns_inode >> shift) & 0xf]);
+  return name;
+}
+
+std::string legacy_host_link_name(char letter, std::string_view endpoint_id) {
   return std::string("kl") + letter + std::string(endpoint_id.substr(0, kNameChars));
 }
 

@@ -59,9 +59,18 @@ struct LeaveRequest {
 [[nodiscard]] JoinRequest parse_join(const nlohmann::json& request);
 [[nodiscard]] LeaveRequest parse_leave(const nlohmann::json& request, char letter);
 
-// "kl" + letter + the first 12 characters of the endpoint id: 15 bytes at most (IFNAMSIZ-1).
-[[nodiscard]] std::string host_link_name(char letter, std::string_view endpoint_id);
-// The container end before it is moved and renamed: "klp" + 12 characters.
+// The host end of an endpoint in one container namespace: "kl" + letter + the first 8
+// characters of the endpoint id + 4 hex digits of the namespace's inode number (15 bytes,
+// IFNAMSIZ-1). A new name per namespace: a container that ends leaves its veth pair to the
+// kernel, which deletes it with the namespace in the background (a deletion waits ~20 ms for
+// RCU), and a start right after must not collide with it.
+[[nodiscard]] std::string host_link_name(char letter, std::string_view endpoint_id,
+                                         std::uint64_t netns_inode);
+// The prefix every host end of the endpoint starts with ("kl" + letter + 8 characters).
+[[nodiscard]] std::string host_link_prefix(char letter, std::string_view endpoint_id);
+// Names of earlier versions, removed by leave when found: the host end "kl" + letter + 12
+// characters and the container end before its move, "klp" + 12 characters.
+[[nodiscard]] std::string legacy_host_link_name(char letter, std::string_view endpoint_id);
 [[nodiscard]] std::string peer_link_name(std::string_view endpoint_id);
 
 // Whether `address` ("10.13.0.2", "fd00::2") lies in `subnet`; false for a family mismatch.

@@ -3,6 +3,7 @@
 // host routes every packet. The host end owns 169.254.1.1/32 (and fe80::1/64), so it answers ARP
 // and neighbour discovery for the container's default gateway; a /32 (/128) route per container
 // sends the way back. docs/network-drivers.md has the details.
+#include <algorithm>
 #include <string>
 
 #include "kleene/plugin/sdk.hpp"
@@ -18,6 +19,17 @@ using nlohmann::json;
 constexpr char kLetter = 'i';
 constexpr const char* kGateway = "169.254.1.1";
 constexpr const char* kGateway6 = "fe80::1";
+
+// Whether a host end of the same endpoint other than `link` exists (it is going away with the
+// namespace of an earlier start).
+bool predecessor_exists(netlink::Netlink& host, const std::string& link,
+                        const netdrv::JoinRequest& join) {
+  const auto prefix = netdrv::host_link_prefix(kLetter, join.endpoint.id);
+  auto names = host.link_names();
+  if (!names) return false;
+  return std::ranges::any_of(
+      *names, [&](const std::string& name) { return name != link && name.starts_with(prefix); });
+}
 
 // The host end: no RAs or autoconfiguration from whatever the container sends, the network's
 // interface group, the gateway addresses, up, and the route to the container's addresses.
@@ -37,21 +49,28 @@ void configure_host_side(netlink::Netlink& host, const std::string& link,
     netdrv::check(host.add_address(link, std::string(kGateway6) + "/64"), op);
   }
   netdrv::check(host.set_up(link), op);
-  if (!ep.ip.empty()) {
-    netdrv::check(host.add_route(netlink::Route{ep.ip + "/32", "", link, false}), op);
-  }
-  if (!ep.ip6.empty()) {
-    netdrv::check(host.add_route(netlink::Route{ep.ip6 + "/128", "", link, false}), op);
+  for (const auto& destination : {ep.ip.empty() ? std::string() : ep.ip + "/32",
+                                  ep.ip6.empty() ? std::string() : ep.ip6 + "/128"}) {
+    if (destination.empty()) continue;
+    netlink::Route route{destination, "", link, false};
+    auto added = host.add_route(route);
+    // The route may still point at the host end of this endpoint in a container namespace the
+    // kernel is deleting in the background (a restart right after the end): take it over. A
+    // route of anything else stays and the join fails.
+    if (!added && added.error().code == EEXIST && predecessor_exists(host, link, join)) {
+      route.replace = true;
+      added = host.add_route(route);
+    }
+    netdrv::check(std::move(added), op);
   }
 }
 
 // The container end: host addresses, up, and either the default routes or (for a further
 // network) the network's subnets, both through the host end.
-kleene::Result<void> configure_container_side(const std::string& eth,
+kleene::Result<void> configure_container_side(netlink::Netlink& nl, const std::string& eth,
                                               const netdrv::JoinRequest& join) {
   const auto& ep = join.endpoint;
   const auto& net = join.network;
-  auto nl = TRY(netlink::Netlink::open());
   TRY(nl.set_up("lo"));
   if (!ep.ip.empty()) TRY(nl.add_address(eth, ep.ip + "/32"));
   if (!ep.ip6.empty()) TRY(nl.add_address(eth, ep.ip6 + "/128"));
@@ -81,14 +100,19 @@ class IpnetDriver final : public kleene::sdk::NetworkDriver {
     const auto req = netdrv::parse_join(request);
     const auto netns = netdrv::open_container_netns(req.netns);
     auto nl = netdrv::check(netlink::Netlink::open(), "join: netlink");
-    const std::string link = netdrv::host_link_name(kLetter, req.endpoint.id);
+    const std::string link =
+        netdrv::host_link_name(kLetter, req.endpoint.id, netdrv::netns_inode(netns.get()));
     const std::string peer = netdrv::peer_link_name(req.endpoint.id);
-    const std::string eth = netdrv::start_join(nl, req.endpoint.id, link, peer, netns.get());
+    // One socket in the container's namespace, used from this thread (a netlink socket stays in
+    // the namespace it was opened in): no thread per step.
+    auto inside = netdrv::check(netdrv::open_netlink_in(netns.get()),
+                                "join: netlink in the container of " + req.container_id);
+    const std::string eth =
+        netdrv::start_join(nl, inside, req.endpoint.id, link, peer, netns.get());
     netdrv::VethGuard guard(nl, link);
     configure_host_side(nl, link, req);
-    netdrv::check(
-        netlink::in_netns(netns.get(), [&] { return configure_container_side(eth, req); }),
-        "join: configure " + eth + " of container " + req.container_id);
+    netdrv::check(configure_container_side(inside, eth, req),
+                  "join: configure " + eth + " of container " + req.container_id);
     guard.dismiss();
     host().debug("container " + req.container_id + " joined network " + req.network.name + " on " +
                  eth + " (host side " + link + ")");
@@ -98,13 +122,9 @@ class IpnetDriver final : public kleene::sdk::NetworkDriver {
   json leave(const json& request) override {
     const auto req = netdrv::parse_leave(request, kLetter);
     auto nl = netdrv::check(netlink::Netlink::open(), "leave: netlink");
-    const std::string link = req.endpoint.interface.empty()
-                                 ? netdrv::host_link_name(kLetter, req.endpoint.id)
-                                 : req.endpoint.interface;
     // Deleting the host end deletes the container end and the host routes through it.
-    netdrv::check(netdrv::delete_if_present(nl, link), "leave: delete " + link);
-    netdrv::check(netdrv::delete_if_present(nl, netdrv::peer_link_name(req.endpoint.id)),
-                  "leave: delete stale peer");
+    for (const auto& link : netdrv::leave_links(req, kLetter))
+      netdrv::check(netdrv::delete_if_present(nl, link), "leave: delete " + link);
     return json::object();
   }
 };

@@ -43,11 +43,10 @@ std::string with_prefix(const std::string& address, const netdrv::Subnet& subnet
   return address + "/" + std::to_string(subnet.prefix);
 }
 
-kleene::Result<void> configure_container_side(const std::string& eth,
+kleene::Result<void> configure_container_side(netlink::Netlink& nl, const std::string& eth,
                                               const netdrv::JoinRequest& join) {
   const auto& ep = join.endpoint;
   const auto& net = join.network;
-  auto nl = TRY(netlink::Netlink::open());
   TRY(nl.set_up("lo"));
   if (!ep.ip.empty()) TRY(nl.add_address(eth, with_prefix(ep.ip, net.subnet)));
   if (!ep.ip6.empty()) TRY(nl.add_address(eth, with_prefix(ep.ip6, net.subnet6)));
@@ -75,18 +74,23 @@ class VnetDriver final : public kleene::sdk::NetworkDriver {
       throw Error(KLEENE_E_NOT_FOUND,
                   "bridge " + bridge + " of network " + req.network.name + " does not exist");
     }
-    const std::string link = netdrv::host_link_name(kLetter, req.endpoint.id);
+    const std::string link =
+        netdrv::host_link_name(kLetter, req.endpoint.id, netdrv::netns_inode(netns.get()));
     const std::string peer = netdrv::peer_link_name(req.endpoint.id);
-    const std::string eth = netdrv::start_join(nl, req.endpoint.id, link, peer, netns.get());
+    // One socket in the container's namespace, used from this thread (a netlink socket stays in
+    // the namespace it was opened in): no thread per step.
+    auto inside = netdrv::check(netdrv::open_netlink_in(netns.get()),
+                                "join: netlink in the container of " + req.container_id);
+    const std::string eth =
+        netdrv::start_join(nl, inside, req.endpoint.id, link, peer, netns.get());
     netdrv::VethGuard guard(nl, link);
     const std::string op = "join: attach " + link + " to bridge " + bridge;
     netdrv::check(nl.set_master(link, bridge), op);
     // icc false: the network's ports do not reach each other (bridge port isolation).
     if (!req.network.icc) netdrv::check(nl.set_bridge_port_isolated(link, true), op);
     netdrv::check(nl.set_up(link), op);
-    netdrv::check(
-        netlink::in_netns(netns.get(), [&] { return configure_container_side(eth, req); }),
-        "join: configure " + eth + " of container " + req.container_id);
+    netdrv::check(configure_container_side(inside, eth, req),
+                  "join: configure " + eth + " of container " + req.container_id);
     guard.dismiss();
     host().debug("container " + req.container_id + " joined network " + req.network.name + " on " +
                  eth + " (host side " + link + " on " + bridge + ")");
@@ -96,13 +100,9 @@ class VnetDriver final : public kleene::sdk::NetworkDriver {
   json leave(const json& request) override {
     const auto req = netdrv::parse_leave(request, kLetter);
     auto nl = netdrv::check(netlink::Netlink::open(), "leave: netlink");
-    const std::string link = req.endpoint.interface.empty()
-                                 ? netdrv::host_link_name(kLetter, req.endpoint.id)
-                                 : req.endpoint.interface;
-    // Deleting the host end deletes the container end and its bridge membership.
-    netdrv::check(netdrv::delete_if_present(nl, link), "leave: delete " + link);
-    netdrv::check(netdrv::delete_if_present(nl, netdrv::peer_link_name(req.endpoint.id)),
-                  "leave: delete stale peer");
+    // Deleting the host end deletes the container end and the host routes through it.
+    for (const auto& link : netdrv::leave_links(req, kLetter))
+      netdrv::check(netdrv::delete_if_present(nl, link), "leave: delete " + link);
     return json::object();
   }
 };

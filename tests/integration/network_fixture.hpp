@@ -19,14 +19,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <regex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "container_fixture.hpp"
@@ -210,9 +213,28 @@ class NetworkFixture : public PoolKleenedTest {
     daemon_ns_.reset();
   }
 
+  // Whether `done()` holds within `limit`, asked every 10 ms. Only for what the kernel does in
+  // the background and signals to nobody: the veth pairs of a container that ended go with its
+  // network namespace, which the kernel dismantles in a work queue after the last process left.
+  static bool eventually(const std::function<bool()>& done,
+                         std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return true;
+  }
+
   // What kleened may leave in its namespace: lo and the uplink, the uplink's routes and the
-  // default route; no nftables table of kleene.
+  // default route; no nftables table of kleene. The containers' veth pairs may still be on their
+  // way out with the containers' namespaces: they get a bounded moment to go.
   void expect_clean_daemon_netns() const {
+    (void)eventually([&] {
+      return std::ranges::all_of(links(*daemon_ns_), [](const std::string& name) {
+        return name == "lo" || name == kUplink;
+      });
+    });
     std::vector<std::string> left;
     for (const auto& name : links(*daemon_ns_)) {
       if (name != "lo" && name != kUplink) left.push_back("link " + name);

@@ -105,6 +105,27 @@ TEST_F(HostsWrite, ReplacesAnExistingFileAtomically) {
   EXPECT_EQ(tree(root), (std::vector<std::string>{"etc", "etc/hosts"}));
 }
 
+TEST_F(HostsWrite, SameContentIsLeftAlone) {
+  fs::create_directory(root / "etc");
+  ASSERT_TRUE(write(root, kContent));
+  struct stat before {};
+  ASSERT_EQ(::stat((root / "etc/hosts").c_str(), &before), 0);
+  ASSERT_TRUE(write(root, kContent));
+  struct stat after {};
+  ASSERT_EQ(::stat((root / "etc/hosts").c_str(), &after), 0);
+  EXPECT_EQ(before.st_ino, after.st_ino);  // nothing written
+  // Other content (here: one byte more) is written again.
+  ASSERT_TRUE(write(root, std::string(kContent) + "#"));
+  ASSERT_EQ(::stat((root / "etc/hosts").c_str(), &after), 0);
+  EXPECT_NE(before.st_ino, after.st_ino);
+  // A symlink named hosts never counts as the same content, even when its target matches.
+  put(root / "target", std::string(kContent));
+  fs::remove(root / "etc/hosts");
+  fs::create_symlink("../target", root / "etc/hosts");
+  ASSERT_TRUE(write(root, kContent));
+  EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(root / "etc/hosts")));
+}
+
 TEST_F(HostsWrite, MissingEtcIsNothingToDo) {
   auto written = write(root, kContent);
   ASSERT_TRUE(written) << written.error().message;

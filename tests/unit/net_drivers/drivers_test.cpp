@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "net-common/request.hpp"
 #include "network/netlink.hpp"
 #include "plugin/registry.hpp"
 #include "util/unique_fd.hpp"
@@ -280,6 +282,12 @@ class DriverTest : public ::testing::Test {
     EXPECT_TRUE(fd) << fd.error().message;
     return fd ? std::move(*fd) : UniqueFd();
   }
+  // The host end a driver names for an endpoint in the namespace `netns` (see request.hpp).
+  static std::string host_if(char letter, const std::string& endpoint, const UniqueFd& netns) {
+    struct stat st {};
+    EXPECT_EQ(::fstat(netns.get(), &st), 0);
+    return kleene::netdrv::host_link_name(letter, endpoint, st.st_ino);
+  }
   static std::string path(const UniqueFd& netns) {
     return "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(netns.get());
   }
@@ -341,10 +349,11 @@ const std::set<std::string> kOnlyLo = {"lo"};
 
 TEST_F(DriverTest, IpnetJoinConfiguresBothEndsAndLeaveRemovesThem) {
   auto c = container();
+  const std::string hi = host_if('i', kEp1, c);
   auto joined =
       call("ipnet", "join", join_request(c, kEp1, "10.13.0.2", "fd00:13::2", loopback_network()));
   ASSERT_OK(joined);
-  EXPECT_EQ(*joined, (json{{"interface", "kliaaaaaaaaaaaa"}, {"container_interface", "eth0"}}));
+  EXPECT_EQ(*joined, (json{{"interface", hi}, {"container_interface", "eth0"}}));
 
   EXPECT_EQ(links_in(c.get()), (std::set<std::string>{"lo", "eth0"}));
   const auto eth0 = addresses_in(c.get(), "eth0");
@@ -355,19 +364,18 @@ TEST_F(DriverTest, IpnetJoinConfiguresBothEndsAndLeaveRemovesThem) {
   EXPECT_TRUE(has(croutes, "inet6 default via fe80::1 dev eth0"))
       << testing::PrintToString(croutes);
 
-  const auto host = addresses_in(host_.get(), "kliaaaaaaaaaaaa");
+  const auto host = addresses_in(host_.get(), hi);
   EXPECT_TRUE(has(host, "169.254.1.1/32"));
   EXPECT_TRUE(has(host, "fe80::1/64"));
   auto hroutes = routes_in(host_.get());
-  EXPECT_TRUE(has(hroutes, "10.13.0.2/32 dev kliaaaaaaaaaaaa")) << testing::PrintToString(hroutes);
-  EXPECT_TRUE(has(hroutes, "inet6 fd00:13::2/128 dev kliaaaaaaaaaaaa"));
+  EXPECT_TRUE(has(hroutes, "10.13.0.2/32 dev " + hi)) << testing::PrintToString(hroutes);
+  EXPECT_TRUE(has(hroutes, "inet6 fd00:13::2/128 dev " + hi));
 
-  ASSERT_OK(
-      call("ipnet", "leave", leave_request(path(c), kEp1, "kliaaaaaaaaaaaa", loopback_network())));
+  ASSERT_OK(call("ipnet", "leave", leave_request(path(c), kEp1, hi, loopback_network())));
   EXPECT_EQ(links_in(c.get()), kOnlyLo);
-  EXPECT_FALSE(links_in(host_.get()).contains("kliaaaaaaaaaaaa"));
+  EXPECT_FALSE(links_in(host_.get()).contains(hi));
   hroutes = routes_in(host_.get());
-  EXPECT_FALSE(has(hroutes, "10.13.0.2/32 dev kliaaaaaaaaaaaa"));
+  EXPECT_FALSE(has(hroutes, "10.13.0.2/32 dev " + hi));
   EXPECT_EQ(count_prefixed(hroutes, "inet6 fd00:13::2/128"), 0);
   // A second leave finds nothing to do and succeeds.
   auto again = call("ipnet", "leave", leave_request(path(c), kEp1, "", loopback_network()));
@@ -393,6 +401,7 @@ TEST_F(DriverTest, IpnetContainersReachEachOtherThroughTheHost) {
 
 TEST_F(DriverTest, IpnetSecondNetworkGetsEth1AndNoSecondDefaultRoute) {
   auto c = container();
+  const std::string hi = host_if('i', kEp2, c);
   ASSERT_OK(call("ipnet", "join", join_request(c, kEp1, "10.13.0.2", "", loopback_network())));
   auto other = loopback_network();
   other["subnet"] = "10.14.0.0/24";
@@ -402,15 +411,15 @@ TEST_F(DriverTest, IpnetSecondNetworkGetsEth1AndNoSecondDefaultRoute) {
                                   /*default_route=*/false));
   ASSERT_OK(joined);
   EXPECT_EQ((*joined)["container_interface"], "eth1");
-  EXPECT_EQ((*joined)["interface"], "klibbbbbbbbbbbb");
+  EXPECT_EQ((*joined)["interface"], hi);
   const auto routes = routes_in(c.get());
   EXPECT_EQ(count_prefixed(routes, "default "), 1) << testing::PrintToString(routes);
   EXPECT_EQ(count_prefixed(routes, "inet6 default "), 0) << testing::PrintToString(routes);
   EXPECT_TRUE(has(routes, "10.14.0.0/24 via 169.254.1.1 dev eth1"));
   EXPECT_TRUE(has(routes, "inet6 fd00:14::/64 via fe80::1 dev eth1"));
   // The host side of an IPv6 endpoint ignores router advertisements from the container.
-  auto accept_ra = nl::in_netns(host_.get(), []() -> Result<std::string> {
-    return read_file("/proc/sys/net/ipv6/conf/klibbbbbbbbbbbb/accept_ra");
+  auto accept_ra = nl::in_netns(host_.get(), [&hi]() -> Result<std::string> {
+    return read_file("/proc/sys/net/ipv6/conf/" + hi + "/accept_ra");
   });
   ASSERT_OK(accept_ra);
   EXPECT_EQ(*accept_ra, "0\n");
@@ -432,11 +441,13 @@ TEST_F(DriverTest, LeaveOfAGoneLinkSucceeds) {
   bare.erase("network");
   ASSERT_OK(call("vnet", "leave", bare));
   // The container ended on its own: its namespace (and with it both veth ends) is gone or going.
+  std::string gone;
   {
     auto c = container();
+    gone = host_if('i', kEp1, c);
     ASSERT_OK(call("ipnet", "join", join_request(c, kEp1, "10.13.0.2", "", loopback_network())));
   }
-  ASSERT_OK(call("ipnet", "leave", leave_request("", kEp1, "kliaaaaaaaaaaaa", loopback_network())));
+  ASSERT_OK(call("ipnet", "leave", leave_request("", kEp1, gone, loopback_network())));
 }
 
 TEST_F(DriverTest, BadRequestsAreInvalidAndLeaveNothing) {
@@ -486,6 +497,8 @@ TEST_F(DriverTest, BadRequestsAreInvalidAndLeaveNothing) {
 
 TEST_F(DriverTest, IpnetFailedJoinLeavesNothing) {
   auto c = container();
+  const std::string hi1 = host_if('i', kEp1, c);
+  const std::string hi2 = host_if('i', kEp2, c);
   ASSERT_OK(call("ipnet", "join", join_request(c, kEp1, "10.13.0.2", "", loopback_network())));
   // The same endpoint again: its host side exists, and stays.
   auto twice = call("ipnet", "join", join_request(c, kEp1, "10.13.0.2", "", loopback_network()));
@@ -496,11 +509,10 @@ TEST_F(DriverTest, IpnetFailedJoinLeavesNothing) {
   auto clash = call("ipnet", "join", join_request(c, kEp2, "10.13.0.2", "", loopback_network()));
   ASSERT_FALSE(clash);
   EXPECT_EQ(clash.error().code, EIO) << clash.error().message;
-  EXPECT_NE(clash.error().message.find("klibbbbbbbbbbbb"), std::string::npos)
-      << clash.error().message;
+  EXPECT_NE(clash.error().message.find(hi2), std::string::npos) << clash.error().message;
   EXPECT_EQ(links_in(c.get()), (std::set<std::string>{"lo", "eth0"}));
-  EXPECT_FALSE(links_in(host_.get()).contains("klibbbbbbbbbbbb"));
-  EXPECT_TRUE(links_in(host_.get()).contains("kliaaaaaaaaaaaa"));
+  EXPECT_FALSE(links_in(host_.get()).contains(hi2));
+  EXPECT_TRUE(links_in(host_.get()).contains(hi1));
   ASSERT_OK(call("ipnet", "leave", leave_request(path(c), kEp1, "", loopback_network())));
 
   // A failure inside the container: it has a default route already.
@@ -522,11 +534,12 @@ TEST_F(DriverTest, IpnetFailedJoinLeavesNothing) {
 TEST_F(DriverTest, VnetJoinAttachesToTheBridgeAndContainersTalk) {
   make_bridge();
   auto a = container();
+  const std::string hv = host_if('v', kEp1, a);
   auto b = container();
   auto joined =
       call("vnet", "join", join_request(a, kEp1, "10.20.0.2", "fd00:20::2", bridge_network()));
   ASSERT_OK(joined);
-  EXPECT_EQ(*joined, (json{{"interface", "klvaaaaaaaaaaaa"}, {"container_interface", "eth0"}}));
+  EXPECT_EQ(*joined, (json{{"interface", hv}, {"container_interface", "eth0"}}));
   ASSERT_OK(
       call("vnet", "join", join_request(b, kEp2, "10.20.0.3", "fd00:20::3", bridge_network())));
   const auto eth0 = addresses_in(a.get(), "eth0");
@@ -536,14 +549,13 @@ TEST_F(DriverTest, VnetJoinAttachesToTheBridgeAndContainersTalk) {
   EXPECT_TRUE(has(routes, "default via 10.20.0.1 dev eth0")) << testing::PrintToString(routes);
   EXPECT_TRUE(has(routes, "inet6 default via fd00:20::1 dev eth0"));
   // The host end is a bridge port without addresses of its own.
-  EXPECT_EQ(count_prefixed(addresses_in(host_.get(), "klvaaaaaaaaaaaa"), "10."), 0);
+  EXPECT_EQ(count_prefixed(addresses_in(host_.get(), hv), "10."), 0);
 
   expect_tcp(a.get(), b.get(), AF_INET, "10.20.0.2", 7101);
   expect_tcp(b.get(), a.get(), AF_INET6, "fd00:20::3", 7102);
   expect_tcp(host_.get(), a.get(), AF_INET, "10.20.0.1", 7103);  // the gateway on the bridge
 
-  ASSERT_OK(
-      call("vnet", "leave", leave_request(path(a), kEp1, "klvaaaaaaaaaaaa", bridge_network())));
+  ASSERT_OK(call("vnet", "leave", leave_request(path(a), kEp1, hv, bridge_network())));
   ASSERT_OK(call("vnet", "leave", leave_request(path(b), kEp2, "", bridge_network())));
   EXPECT_EQ(links_in(a.get()), kOnlyLo);
   EXPECT_EQ(links_in(b.get()), kOnlyLo);

@@ -49,8 +49,11 @@ TEST(NetDriverRequest, ParsesAndNormalisesSubnets) {
 }
 
 TEST(NetDriverRequest, Names) {
-  EXPECT_EQ(netdrv::host_link_name('i', "8c2d00aa11bb22cc"), "kli8c2d00aa11bb");
-  EXPECT_EQ(netdrv::host_link_name('v', "8c2d"), "klv8c2d");
+  // 8 characters of the endpoint id and the low 16 bits of the namespace's inode, in hex.
+  EXPECT_EQ(netdrv::host_link_name('i', "8c2d00aa11bb22cc", 0xf00001db), "kli8c2d00aa01db");
+  EXPECT_EQ(netdrv::host_link_name('v', "8c2d", 0xa), "klv8c2d000a");
+  EXPECT_EQ(netdrv::host_link_prefix('i', "8c2d00aa11bb22cc"), "kli8c2d00aa");
+  EXPECT_EQ(netdrv::legacy_host_link_name('i', "8c2d00aa11bb22cc"), "kli8c2d00aa11bb");
   EXPECT_EQ(netdrv::peer_link_name("8c2d00aa11bb22cc"), "klp8c2d00aa11bb");
 }
 

@@ -63,7 +63,8 @@ void wait_for_service(const Cli& cli) {
 }
 
 // zfs-fuse refuses to start (exit 1, no message) while its pidfile exists, also when the PID in
-// it is long gone (a crash, a kill -9, a reboot without tmpfs /run): remove such a file.
+// it is long gone or a zombie (a crash, a kill -9, a reboot without tmpfs /run): remove such a
+// file.
 void remove_stale_pidfile(const Cli& cli) {
   const std::string& path = cli.settings().zfs_fuse_pidfile;
   std::ifstream in(path);
@@ -71,9 +72,16 @@ void remove_stale_pidfile(const Cli& cli) {
   long pid = 0;
   in >> pid;
   if (pid > 0) {
-    std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
-    std::string name;
-    if (comm >> name && name == "zfs-fuse") return;  // alive: let zfs-fuse decide
+    // "PID (zfs-fuse) S ...": alive unless a zombie (a killed zfs-fuse whose parent, often
+    // PID 1, has not reaped it yet).
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    const auto close = line.rfind(')');
+    if (close != std::string::npos && close + 2 < line.size() &&
+        line.find("(zfs-fuse)") != std::string::npos && line[close + 2] != 'Z') {
+      return;  // alive: let zfs-fuse decide
+    }
   }
   if (::unlink(path.c_str()) == 0)
     cli.host().info("removed stale zfs-fuse pidfile " + path + " (PID " + std::to_string(pid) +

@@ -233,6 +233,16 @@ Result<std::vector<network::firewall::PublishedPort>> published_ports(store::Sto
   return ports;
 }
 
+// The container and the network a connect or disconnect names, with Kleene's messages.
+Result<std::pair<Container, Network>> resolve_pair(Env& env, std::string_view container,
+                                                   std::string_view network) {
+  auto c = ContainerRepository(env.store).resolve(container);
+  if (!c) return make_error(ENOENT, "container not found");
+  auto n = NetworkRepository(env.store).resolve(network);
+  if (!n) return make_error(ENOENT, "network not found");
+  return std::pair{std::move(*c), std::move(*n)};
+}
+
 }  // namespace
 
 bool Driver::own_netns() const {
@@ -292,30 +302,27 @@ Result<EndPoint> connect(Env& env, std::string_view container, std::string_view 
   std::lock_guard lifecycle(lifecycle_mutex());
   auto lock = network::NetworkService::lock();
   NetworkRepository repo(env.store);
-  const auto c = ContainerRepository(env.store).resolve(container);
-  if (!c) return make_error(ENOENT, "container not found");
-  const auto n = repo.resolve(network);
-  if (!n) return make_error(ENOENT, "network not found");
-  if (repo.endpoint(n->id, c->id))
+  const auto [c, n] = TRY(resolve_pair(env, container, network));
+  if (repo.endpoint(n.id, c.id))
     return make_error(EEXIST, "container already connected to the network");
-  const auto d = TRY(driver(env, c->network_driver));
-  const auto state = env.runtime.state(c->id);
-  TRY(check_connect(d, n->type, state.has_value()));
-  auto e = TRY(repo.add_endpoint(n->id, c->id, ip_address, ip_address6));
+  const auto d = TRY(driver(env, c.network_driver));
+  const auto state = env.runtime.state(c.id);
+  TRY(check_connect(d, n.type, state.has_value()));
+  auto e = TRY(repo.add_endpoint(n.id, c.id, ip_address, ip_address6));
   if (state) {
-    const bool first = TRY(repo.endpoints_of_container(c->id)).size() == 1;
-    auto interface = join(d, *c, *n, e, state->init_pid, first);
+    const bool first = TRY(repo.endpoints_of_container(c.id)).size() == 1;
+    auto interface = join(d, c, n, e, state->init_pid, first);
     if (!interface) {
-      (void)repo.remove_endpoint(n->id, c->id);
+      (void)repo.remove_endpoint(n.id, c.id);
       return std::unexpected(interface.error());
     }
     e.interface = *interface;
-    if (!e.interface.empty()) ensure_forwarding(env, *n);
+    if (!e.interface.empty()) ensure_forwarding(env, n);
     TRY(repo.set_endpoint_interface(e.id, e.interface));
     reload_firewall(env);
   }
-  rewrite_hosts_of_network(env, n->id, &*c);
-  spdlog::info("container {} connected to network {} ({} {})", c->id, n->name, e.ip_address,
+  rewrite_hosts_of_network(env, n.id, &c);
+  spdlog::info("container {} connected to network {} ({} {})", c.id, n.name, e.ip_address,
                e.ip_address6);
   return e;
 }
@@ -333,21 +340,18 @@ Result<network::Network> remove_network(Env& env, std::string_view network) {
 Result<void> disconnect_locked(Env& env, std::string_view container, std::string_view network) {
   auto lock = network::NetworkService::lock();
   NetworkRepository repo(env.store);
-  const auto c = ContainerRepository(env.store).resolve(container);
-  if (!c) return make_error(ENOENT, "container not found");
-  const auto n = repo.resolve(network);
-  if (!n) return make_error(ENOENT, "network not found");
-  const auto e = TRY(repo.endpoint(n->id, c->id));
+  const auto [c, n] = TRY(resolve_pair(env, container, network));
+  const auto e = TRY(repo.endpoint(n.id, c.id));
   if (!e.interface.empty()) {
-    const auto d = TRY(driver(env, c->network_driver));
+    const auto d = TRY(driver(env, c.network_driver));
     std::optional<pid_t> init_pid;
-    if (auto state = env.runtime.state(c->id)) init_pid = state->init_pid;
-    if (d.has_endpoints()) TRY(leave(d, *c, *n, e, init_pid));
+    if (auto state = env.runtime.state(c.id)) init_pid = state->init_pid;
+    if (d.has_endpoints()) TRY(leave(d, c, n, e, init_pid));
   }
-  TRY(repo.remove_endpoint(n->id, c->id));
+  TRY(repo.remove_endpoint(n.id, c.id));
   reload_firewall(env);
-  rewrite_hosts_of_network(env, n->id, &*c);
-  spdlog::info("container {} disconnected from network {}", c->id, n->name);
+  rewrite_hosts_of_network(env, n.id, &c);
+  spdlog::info("container {} disconnected from network {}", c.id, n.name);
   return {};
 }
 

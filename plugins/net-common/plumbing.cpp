@@ -50,6 +50,12 @@ std::uint64_t netns_inode(int netns_fd) {
   return st.st_ino;
 }
 
+void leave_veth(const LeaveRequest& leave, char letter) {
+  auto nl = check(netlink::Netlink::open(), "leave: netlink");
+  for (const auto& link : leave_links(leave, letter))
+    check(delete_if_present(nl, link), "leave: delete " + link);
+}
+
 std::vector<std::string> leave_links(const LeaveRequest& leave, char letter) {
   std::vector<std::string> links;
   if (!leave.endpoint.interface.empty()) {

@@ -54,6 +54,10 @@ class VethGuard {
   bool armed_ = true;
 };
 
+// Every leave: deletes what leave_links() names (deleting the host end deletes the container
+// end and the host routes through it). Throws KLEENE_E_FAILED when a deletion fails.
+void leave_veth(const LeaveRequest& leave, char letter);
+
 // The links a leave deletes (those present): the host end the join answered, or else the one
 // it names in the request's namespace (when that still exists), and the names of earlier
 // versions (host end and container end before its move).
@@ -86,6 +90,28 @@ class VethGuard {
 [[nodiscard]] std::string start_join(netlink::Netlink& host, netlink::Netlink& inside,
                                      const std::string& endpoint_id, const std::string& host_name,
                                      const std::string& peer_name, int netns_fd);
+
+// Every join: the pair with its container end made inside the container's namespace, then
+// `host_side(host, link)` and `container_side(inside, eth)` (one netlink socket in the
+// container's namespace, used from this thread: no thread per step). A step that throws or
+// fails removes the pair again. Returns {host-side link, container-side ethN}.
+template <typename HostSide, typename ContainerSide>
+std::pair<std::string, std::string> join_veth(const JoinRequest& req, char letter,
+                                              netlink::Netlink& host, HostSide&& host_side,
+                                              ContainerSide&& container_side) {
+  const auto netns = open_container_netns(req.netns);
+  const std::string link = host_link_name(letter, req.endpoint.id, netns_inode(netns.get()));
+  auto inside =
+      check(open_netlink_in(netns.get()), "join: netlink in the container of " + req.container_id);
+  const std::string eth =
+      start_join(host, inside, req.endpoint.id, link, peer_link_name(req.endpoint.id), netns.get());
+  VethGuard guard(host, link);
+  host_side(host, link);
+  check(container_side(inside, eth),
+        "join: configure " + eth + " of container " + req.container_id);
+  guard.dismiss();
+  return {link, eth};
+}
 
 // Write /proc/sys/net/<family>/conf/<link>/<key> ("ipv6", "kliab", "accept_ra", "0") in the
 // calling thread's network namespace.

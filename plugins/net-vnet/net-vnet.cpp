@@ -67,42 +67,31 @@ class VnetDriver final : public kleene::sdk::NetworkDriver {
   json join(const json& request) override {
     const auto req = netdrv::parse_join(request);
     validate(req);
-    const auto netns = netdrv::open_container_netns(req.netns);
     auto nl = netdrv::check(netlink::Netlink::open(), "join: netlink");
     const std::string& bridge = req.network.interface;
     if (!netdrv::check(nl.link_exists(bridge), "join: bridge " + bridge)) {
       throw Error(KLEENE_E_NOT_FOUND,
                   "bridge " + bridge + " of network " + req.network.name + " does not exist");
     }
-    const std::string link =
-        netdrv::host_link_name(kLetter, req.endpoint.id, netdrv::netns_inode(netns.get()));
-    const std::string peer = netdrv::peer_link_name(req.endpoint.id);
-    // One socket in the container's namespace, used from this thread (a netlink socket stays in
-    // the namespace it was opened in): no thread per step.
-    auto inside = netdrv::check(netdrv::open_netlink_in(netns.get()),
-                                "join: netlink in the container of " + req.container_id);
-    const std::string eth =
-        netdrv::start_join(nl, inside, req.endpoint.id, link, peer, netns.get());
-    netdrv::VethGuard guard(nl, link);
-    const std::string op = "join: attach " + link + " to bridge " + bridge;
-    netdrv::check(nl.set_master(link, bridge), op);
-    // icc false: the network's ports do not reach each other (bridge port isolation).
-    if (!req.network.icc) netdrv::check(nl.set_bridge_port_isolated(link, true), op);
-    netdrv::check(nl.set_up(link), op);
-    netdrv::check(configure_container_side(inside, eth, req),
-                  "join: configure " + eth + " of container " + req.container_id);
-    guard.dismiss();
+    const auto [link, eth] = netdrv::join_veth(
+        req, kLetter, nl,
+        [&](netlink::Netlink& host, const std::string& name) {
+          const std::string op = "join: attach " + name + " to bridge " + bridge;
+          netdrv::check(host.set_master(name, bridge), op);
+          // icc false: the network's ports do not reach each other (bridge port isolation).
+          if (!req.network.icc) netdrv::check(host.set_bridge_port_isolated(name, true), op);
+          netdrv::check(host.set_up(name), op);
+        },
+        [&](netlink::Netlink& inside, const std::string& name) {
+          return configure_container_side(inside, name, req);
+        });
     host().debug("container " + req.container_id + " joined network " + req.network.name + " on " +
                  eth + " (host side " + link + " on " + bridge + ")");
     return json{{"interface", link}, {"container_interface", eth}};
   }
 
   json leave(const json& request) override {
-    const auto req = netdrv::parse_leave(request, kLetter);
-    auto nl = netdrv::check(netlink::Netlink::open(), "leave: netlink");
-    // Deleting the host end deletes the container end and the host routes through it.
-    for (const auto& link : netdrv::leave_links(req, kLetter))
-      netdrv::check(netdrv::delete_if_present(nl, link), "leave: delete " + link);
+    netdrv::leave_veth(netdrv::parse_leave(request, kLetter), kLetter);
     return json::object();
   }
 };

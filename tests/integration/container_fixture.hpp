@@ -6,12 +6,14 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "common.hpp"
 #include "support/zfs_pool.hpp"
+#include "ws_client.hpp"
 
 namespace kleene::it {
 
@@ -77,6 +79,63 @@ class PoolKleenedTest : public KleenedTest {
 
   std::unique_ptr<test::TestPool> pool_;
   std::string root_;
+};
+
+// A PoolKleenedTest whose kleened has the busybox rootfs as image `tag` and that removes
+// everything the test made (containers, networks, the image) before it stops kleened; with
+// helpers for raw API calls.
+class ImageKleenedTest : public PoolKleenedTest {
+ protected:
+  // start_for_containers, then the busybox image (fatal failures: call it in
+  // ASSERT_NO_FATAL_FAILURE).
+  void start_with_image(const std::string& tag = "busybox") {
+    ASSERT_NO_FATAL_FAILURE(start_for_containers());
+    auto created = WsClient::run(
+        daemon.socket_path(), "/images/create",
+        json{{"method", "fetch"}, {"url", "file://" + busybox_tarball()}, {"tag", tag}}.dump());
+    ASSERT_EQ(created.close_code, 1000) << created.close_reason << created.output();
+    image_id_ = json::parse(created.close_reason)["data"];
+  }
+
+  // Stops and removes every container, prunes networks and volumes, removes the image, stops
+  // kleened, checks that only kleened's root datasets are left and drops the pool.
+  void remove_everything() {
+    if (daemon.running()) {
+      auto all = api("GET", "/containers/list?all=true");
+      for (const auto& c : json::parse(all.body, nullptr, false)) {
+        const std::string id = c.value("id", "");
+        if (c.value("running", false)) (void)api("POST", "/containers/" + id + "/stop");
+        EXPECT_EQ(api("DELETE", "/containers/" + id).status, 200) << id;
+      }
+      auto pruned = api("POST", "/networks/prune");
+      EXPECT_EQ(pruned.status, 200) << pruned.body;
+      const auto left = body_of(api("GET", "/networks/list"));
+      EXPECT_TRUE(left.empty()) << "networks left: " << left.dump();
+      (void)api("POST", "/volumes/prune");
+      if (!image_id_.empty()) {
+        EXPECT_EQ(api("DELETE", "/images/" + image_id_).status, 200);
+      }
+      EXPECT_TRUE(daemon.stop());
+    }
+    expect_only_root_datasets();
+    pool_.reset();
+  }
+
+  HttpResponse api(const std::string& method, const std::string& target,
+                   const std::string& body = "") {
+    return http_unix(
+        daemon.socket_path(), method, target, body,
+        body.empty() ? std::map<std::string, std::string>{}
+                     : std::map<std::string, std::string>{{"Content-Type", "application/json"}});
+  }
+  static json body_of(const HttpResponse& r) { return json::parse(r.body, nullptr, false); }
+  static std::string message_of(const HttpResponse& r) {
+    auto body = body_of(r);
+    if (!body.is_object()) return "<no message: " + r.body + ">";
+    return body.value("message", std::string("<no message: ") + r.body + ">");
+  }
+
+  std::string image_id_;
 };
 
 }  // namespace kleene::it

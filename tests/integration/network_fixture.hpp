@@ -155,7 +155,7 @@ class TcpListener {
   bool ok_ = false;
 };
 
-class NetworkFixture : public PoolKleenedTest {
+class NetworkFixture : public ImageKleenedTest {
  protected:
   static constexpr const char* kUplink = "kl-up";
   static constexpr const char* kOutsideLink = "kl-out";
@@ -175,33 +175,11 @@ class NetworkFixture : public PoolKleenedTest {
     ASSERT_TRUE(daemon_ns_->add_route("default", kOutsideAddress));
 
     daemon.set_network_namespace(daemon_ns_->path());
-    ASSERT_NO_FATAL_FAILURE(start_for_containers());
-    auto created = WsClient::run(
-        daemon.socket_path(), "/images/create",
-        json{{"method", "fetch"}, {"url", "file://" + busybox_tarball()}, {"tag", kImage}}.dump());
-    ASSERT_EQ(created.close_code, 1000) << created.close_reason << created.output();
-    image_id_ = json::parse(created.close_reason)["data"];
+    ASSERT_NO_FATAL_FAILURE(start_with_image(kImage));
   }
 
   void TearDown() override {
-    if (daemon.running()) {
-      auto all = api("GET", "/containers/list?all=true");
-      for (const auto& c : json::parse(all.body, nullptr, false)) {
-        const std::string id = c.value("id", "");
-        if (c.value("running", false)) (void)api("POST", "/containers/" + id + "/stop");
-        EXPECT_EQ(api("DELETE", "/containers/" + id).status, 200) << id;
-      }
-      auto pruned = api("POST", "/networks/prune");
-      EXPECT_EQ(pruned.status, 200) << pruned.body;
-      const auto left = body_of(api("GET", "/networks/list"));
-      EXPECT_TRUE(left.empty()) << "networks left: " << left.dump();
-      if (!image_id_.empty()) {
-        EXPECT_EQ(api("DELETE", "/images/" + image_id_).status, 200);
-      }
-      EXPECT_TRUE(daemon.stop());
-    }
-    expect_only_root_datasets();
-    pool_.reset();
+    remove_everything();
     if (daemon_ns_) expect_clean_daemon_netns();
     if (outside_ns_) {
       EXPECT_TRUE(outside_ns_->remove());
@@ -270,20 +248,6 @@ class NetworkFixture : public PoolKleenedTest {
   }
 
   // --- the API --------------------------------------------------------------------------
-
-  HttpResponse api(const std::string& method, const std::string& target,
-                   const std::string& body = "") {
-    return http_unix(
-        daemon.socket_path(), method, target, body,
-        body.empty() ? std::map<std::string, std::string>{}
-                     : std::map<std::string, std::string>{{"Content-Type", "application/json"}});
-  }
-  static json body_of(const HttpResponse& r) { return json::parse(r.body, nullptr, false); }
-  static std::string message_of(const HttpResponse& r) {
-    auto body = body_of(r);
-    if (!body.is_object()) return "<no message: " + r.body + ">";
-    return body.value("message", std::string("<no message: ") + r.body + ">");
-  }
 
   // POST /networks/create (name and type in `config`); the id, "" with a failure added.
   std::string create_network(const json& config) {
@@ -458,7 +422,6 @@ class NetworkFixture : public PoolKleenedTest {
 
   std::unique_ptr<TestNetns> daemon_ns_;
   std::unique_ptr<TestNetns> outside_ns_;
-  std::string image_id_;
 };
 
 }  // namespace kleene::it

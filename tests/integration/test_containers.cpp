@@ -15,45 +15,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class ContainersApiTest : public PoolKleenedTest {
+class ContainersApiTest : public ImageKleenedTest {
  protected:
-  void SetUp() override {
-    ASSERT_NO_FATAL_FAILURE(start_for_containers());
-    auto created = WsClient::run(
-        daemon.socket_path(), "/images/create",
-        json{{"method", "fetch"}, {"url", "file://" + busybox_tarball()}, {"tag", "busybox"}}
-            .dump());
-    ASSERT_EQ(created.close_code, 1000) << created.close_reason << created.output();
-    image_id_ = json::parse(created.close_reason)["data"];
-  }
-
-  void TearDown() override {
-    if (daemon.running()) {
-      auto all = api("GET", "/containers/list?all=true");
-      for (const auto& c : json::parse(all.body, nullptr, false)) {
-        if (c.value("running", false))
-          (void)api("POST", "/containers/" + c["id"].get<std::string>() + "/stop");
-        EXPECT_EQ(api("DELETE", "/containers/" + c["id"].get<std::string>()).status, 200);
-      }
-      (void)api("POST", "/volumes/prune");
-      EXPECT_EQ(api("DELETE", "/images/" + image_id_).status, 200);
-      EXPECT_TRUE(daemon.stop());
-    }
-    expect_only_root_datasets();
-    pool_.reset();
-  }
-
-  HttpResponse api(const std::string& method, const std::string& target,
-                   const std::string& body = "") {
-    return http_unix(
-        daemon.socket_path(), method, target, body,
-        body.empty() ? std::map<std::string, std::string>{}
-                     : std::map<std::string, std::string>{{"Content-Type", "application/json"}});
-  }
-  static json body_of(const HttpResponse& r) { return json::parse(r.body, nullptr, false); }
-  static std::string message_of(const HttpResponse& r) {
-    return body_of(r).value("message", std::string("<no message: ") + r.body + ">");
-  }
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(start_with_image()); }
+  void TearDown() override { remove_everything(); }
 
   // POST /containers/create; the id (asserting 201).
   std::string create(const std::string& name, json config = json::object()) {
@@ -93,8 +58,6 @@ class ContainersApiTest : public PoolKleenedTest {
     const auto all = pool_->list_all();
     return std::ranges::find(all, name) != all.end();
   }
-
-  std::string image_id_;
 };
 
 TEST_F(ContainersApiTest, CreateListInspectRemove) {

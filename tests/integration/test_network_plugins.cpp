@@ -11,45 +11,13 @@
 namespace kleene::it {
 namespace {
 
-class NetworkPluginTest : public PoolKleenedTest {
+class NetworkPluginTest : public ImageKleenedTest {
  protected:
   void SetUp() override {
     daemon.config()["plugin_dirs"].push_back(KLEENE_IT_EXTRA_PLUGIN_DIR);
-    ASSERT_NO_FATAL_FAILURE(start_for_containers());
-    auto created = WsClient::run(
-        daemon.socket_path(), "/images/create",
-        json{{"method", "fetch"}, {"url", "file://" + busybox_tarball()}, {"tag", "busybox"}}
-            .dump());
-    ASSERT_EQ(created.close_code, 1000) << created.close_reason << created.output();
-    image_id_ = json::parse(created.close_reason)["data"];
+    ASSERT_NO_FATAL_FAILURE(start_with_image());
   }
-
-  void TearDown() override {
-    if (daemon.running()) {
-      auto all = api("GET", "/containers/list?all=true");
-      for (const auto& c : json::parse(all.body, nullptr, false)) {
-        if (c.value("running", false))
-          (void)api("POST", "/containers/" + c["id"].get<std::string>() + "/stop");
-        EXPECT_EQ(api("DELETE", "/containers/" + c["id"].get<std::string>()).status, 200);
-      }
-      (void)api("POST", "/networks/prune");
-      EXPECT_EQ(api("DELETE", "/images/" + image_id_).status, 200);
-      EXPECT_TRUE(daemon.stop());
-    }
-    expect_only_root_datasets();
-    pool_.reset();
-  }
-
-  HttpResponse api(const std::string& method, const std::string& target,
-                   const std::string& body = "") {
-    return http_unix(
-        daemon.socket_path(), method, target, body,
-        body.empty() ? std::map<std::string, std::string>{}
-                     : std::map<std::string, std::string>{{"Content-Type", "application/json"}});
-  }
-  static std::string message_of(const HttpResponse& r) {
-    return json::parse(r.body, nullptr, false).value("message", r.body);
-  }
+  void TearDown() override { remove_everything(); }
 
   std::string log_text() const {
     std::ifstream in(daemon.log_file());
@@ -57,8 +25,6 @@ class NetworkPluginTest : public PoolKleenedTest {
     text << in.rdbuf();
     return text.str();
   }
-
-  std::string image_id_;
 };
 
 TEST_F(NetworkPluginTest, ThirdPartyDriverIsSelectedByNameAndJoined) {

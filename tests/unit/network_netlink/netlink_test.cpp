@@ -3,6 +3,7 @@
 // host namespace is only read, and each test checks that it left the host's links as it found
 // them and holds no namespace reference any more.
 #include "network/netlink.hpp"
+#include "support/netns_tcp.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -43,16 +44,7 @@ ino_t netns_inode(const std::string& path) {
   return st.st_ino;
 }
 
-// fds of this process that refer to a network namespace.
-int netns_fds() {
-  int count = 0;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
-    std::error_code ec;
-    const auto target = std::filesystem::read_symlink(entry.path(), ec);
-    if (!ec && target.string().starts_with("net:[")) ++count;
-  }
-  return count;
-}
+using kleene::test::netns_fds;
 
 // Threads of this process that are not in the host's network namespace.
 int threads_outside_host_netns(ino_t host) {
@@ -96,66 +88,9 @@ class NetlinkTest : public ::testing::Test {
     ASSERT_TRUE(r_) << #expr << ": " << r_.error().message; \
   } while (0)
 
-// `address:port` of `family` as a sockaddr for bind/connect.
-std::pair<sockaddr_storage, socklen_t> socket_address(int family, const std::string& address,
-                                                      int port) {
-  sockaddr_storage ss{};
-  if (family == AF_INET) {
-    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(static_cast<uint16_t>(port));
-    inet_pton(AF_INET, address.c_str(), &sin->sin_addr);
-    return {ss, sizeof(sockaddr_in)};
-  }
-  auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  sin6->sin6_family = AF_INET6;
-  sin6->sin6_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET6, address.c_str(), &sin6->sin6_addr);
-  return {ss, sizeof(sockaddr_in6)};
-}
-
-// A TCP listener on `address:port` inside `netns` (the socket stays in that namespace).
-Result<UniqueFd> listen_in(int netns, int family, const std::string& address, int port) {
-  return nl::in_netns(netns, [&]() -> Result<UniqueFd> {
-    UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd) return kleene::errno_error("socket");
-    const int one = 1;
-    (void)setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    const auto [ss, len] = socket_address(family, address, port);
-    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&ss), len) != 0) {
-      return kleene::errno_error("bind " + address);
-    }
-    if (::listen(fd.get(), 4) != 0) return kleene::errno_error("listen");
-    return fd;
-  });
-}
-
-// Connect from inside `netns` to `address:port`, send a line, read the echo of the peer.
-Result<void> connect_from(int netns, int family, const std::string& address, int port) {
-  return nl::in_netns(netns, [&]() -> Result<void> {
-    UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd) return kleene::errno_error("socket");
-    // Bounded wait: an unreachable peer fails the test instead of hanging it.
-    timeval tv{5, 0};
-    (void)setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    (void)setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    const auto [ss, len] = socket_address(family, address, port);
-    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&ss), len) != 0) {
-      return kleene::errno_error("connect " + address);
-    }
-    if (::write(fd.get(), "ping", 4) != 4) return kleene::errno_error("write");
-    return {};
-  });
-}
-
-// Accept one connection on `listener` and read what the client sent.
-std::string accept_one(int listener) {
-  UniqueFd conn(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
-  if (!conn) return "accept failed";
-  char buf[16] = {};
-  const auto n = ::read(conn.get(), buf, sizeof buf);
-  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "read failed";
-}
+using kleene::test::accept_one;
+using kleene::test::connect_from;
+using kleene::test::listen_in;
 
 std::vector<std::string> address_strings(const std::vector<nl::InterfaceAddress>& addresses) {
   std::vector<std::string> out;

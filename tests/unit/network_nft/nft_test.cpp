@@ -304,8 +304,7 @@ TEST(Nftables, HostRulesetIsUnchanged) {
     char verdict = 'F';
     if (::unshare(CLONE_NEWNET) == 0 && netns_inode("/proc/self/ns/net") != host_netns) {
       auto nft = Nftables::create();
-      if (nft && nft->apply_snapshot(one_bridge()) &&
-          list_tables() == "table inet kleene\n") {
+      if (nft && nft->apply_snapshot(one_bridge()) && list_tables() == "table inet kleene\n") {
         verdict = 'K';
       }
     }

@@ -1,0 +1,433 @@
+// .dockerignore, globs, fd-relative opens and COPY source/destination resolution.
+#include "builder/context.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <optional>
+
+#include "util/strings.hpp"
+
+namespace kleene::builder {
+namespace {
+
+constexpr std::string_view kBom = "\xEF\xBB\xBF";
+
+int openat2_retry(int dir, const char* path, int flags, uint64_t resolve) {
+  open_how how{};
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+  how.resolve = resolve;
+  for (;;) {
+    const long fd = ::syscall(SYS_openat2, dir, path, &how, sizeof how);
+    if (fd >= 0) return static_cast<int>(fd);
+    // EAGAIN: a concurrent rename raced the lookup; the kernel asks us to retry.
+    if (errno != EAGAIN && errno != EINTR) return -1;
+  }
+}
+
+// Lexical clean of a relative path: "", "." dropped, ".." pops. nullopt when `..` would leave
+// the top.
+std::optional<std::vector<std::string>> clean_parts(std::string_view path) {
+  std::vector<std::string> parts;
+  for (auto& part : split(path, '/')) {
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      if (parts.empty()) return std::nullopt;
+      parts.pop_back();
+      continue;
+    }
+    parts.push_back(std::move(part));
+  }
+  return parts;
+}
+
+// Validates a glob component; the matcher below may then assume it is well formed.
+Result<void> check_glob(std::string_view p) {
+  const auto bad = [] { return make_error(EINVAL, "syntax error in pattern"); };
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    if (p[i] == '\\') {
+      if (++i == p.size()) return bad();
+    } else if (p[i] == '[') {
+      ++i;
+      if (i < p.size() && (p[i] == '!' || p[i] == '^')) ++i;
+      bool empty = true;
+      for (; i < p.size() && p[i] != ']'; ++i) {
+        if (p[i] == '\\' && ++i == p.size()) break;
+        empty = false;
+      }
+      if (i >= p.size() || empty) return bad();
+    }
+  }
+  return {};
+}
+
+// `p[i]` is just after '['. Returns whether `c` is in the class; `i` ends after the ']'.
+bool match_class(std::string_view p, std::size_t& i, char c) {
+  bool negate = false;
+  if (p[i] == '!' || p[i] == '^') {
+    negate = true;
+    ++i;
+  }
+  bool found = false;
+  while (p[i] != ']') {
+    char lo = p[i] == '\\' ? p[++i] : p[i];
+    ++i;
+    char hi = lo;
+    if (p[i] == '-' && p[i + 1] != ']') {
+      ++i;
+      hi = p[i] == '\\' ? p[++i] : p[i];
+      ++i;
+    }
+    if (lo <= c && c <= hi) found = true;
+  }
+  ++i;
+  return found != negate;
+}
+
+// Matches a validated glob component; `*` backtracks to the last star only (enough: a later
+// star can absorb whatever an earlier one would have).
+bool match_checked(std::string_view p, std::string_view s) {
+  std::size_t pi = 0, si = 0, star_p = std::string_view::npos, star_s = 0;
+  while (si < s.size()) {
+    if (pi < p.size()) {
+      const char pc = p[pi];
+      if (pc == '*') {
+        star_p = ++pi;
+        star_s = si;
+        continue;
+      }
+      if (pc == '?' && s[si] != '/') {
+        ++pi;
+        ++si;
+        continue;
+      }
+      if (pc == '[' && s[si] != '/') {
+        std::size_t next = pi + 1;
+        if (match_class(p, next, s[si])) {
+          pi = next;
+          ++si;
+          continue;
+        }
+      } else if (pc == '\\' ? p[pi + 1] == s[si] : (pc != '?' && pc != '[' && pc == s[si])) {
+        pi += pc == '\\' ? 2 : 1;
+        ++si;
+        continue;
+      }
+    }
+    if (star_p != std::string_view::npos && s[star_s] != '/') {
+      pi = star_p;
+      si = ++star_s;
+      continue;
+    }
+    return false;
+  }
+  while (pi < p.size() && p[pi] == '*')
+    ++pi;
+  return pi == p.size();
+}
+
+// Whether the pattern components match the path components exactly; `**` matches any number
+// of components. Dynamic programming, so hostile patterns stay polynomial.
+bool match_parts(const std::vector<std::string>& pat, std::span<const std::string_view> path) {
+  const std::size_t n = pat.size(), m = path.size();
+  // ok[i][j]: pat[i:] matches path[j:]
+  std::vector<std::vector<char>> ok(n + 1, std::vector<char>(m + 1, 0));
+  ok[n][m] = 1;
+  for (std::size_t i = n; i-- > 0;) {
+    for (std::size_t j = m + 1; j-- > 0;) {
+      if (pat[i] == "**") {
+        ok[i][j] = ok[i + 1][j] || (j < m && ok[i][j + 1]);
+      } else {
+        ok[i][j] = j < m && ok[i + 1][j + 1] && match_checked(pat[i], path[j]);
+      }
+    }
+  }
+  return ok[0][0] != 0;
+}
+
+std::vector<std::string_view> path_parts(std::string_view path) {
+  std::vector<std::string_view> parts;
+  for (std::size_t start = 0; start <= path.size();) {
+    const std::size_t end = std::min(path.find('/', start), path.size());
+    const std::string_view part = path.substr(start, end - start);
+    if (!part.empty() && part != ".") parts.push_back(part);
+    start = end + 1;
+  }
+  return parts;
+}
+
+Error outside(std::string_view instruction, std::string_view src) {
+  return Error{EPERM, std::string(instruction) +
+                          " failed: forbidden path outside the build context: " + std::string(src)};
+}
+
+Error not_found(std::string_view instruction, std::string_view src) {
+  return Error{ENOENT,
+               std::string(instruction) +
+                   " failed: file not found in build context or excluded by .dockerignore: stat " +
+                   std::string(src) + ": file does not exist"};
+}
+
+struct Expansion {
+  int context_fd;
+  const IgnoreRules& ignore;
+  std::string_view instruction;
+  std::string_view src;
+  std::vector<CopySource> found;
+};
+
+Result<bool> is_directory(int context_fd, const std::string& path, Expansion& ex) {
+  auto fd = open_in_context(context_fd, path, O_PATH);
+  if (!fd) {
+    if (fd.error().code == EPERM) return std::unexpected(outside(ex.instruction, ex.src));
+    return std::unexpected(fd.error());
+  }
+  struct stat st {};
+  if (::fstat(fd->get(), &st) != 0) return errno_error("stat " + path);
+  return S_ISDIR(st.st_mode);
+}
+
+// Expand parts[i:] below `prefix` (a clean context-relative path).
+Result<void> expand(const std::vector<std::string>& parts, std::size_t i, const std::string& prefix,
+                    Expansion& ex) {
+  if (i == parts.size()) {
+    if (ex.ignore.ignored(prefix)) return {};
+    const bool dir = TRY(is_directory(ex.context_fd, prefix, ex));
+    ex.found.push_back(CopySource{prefix, dir});
+    return {};
+  }
+  const auto child = [&](std::string_view name) {
+    return prefix.empty() ? std::string(name) : prefix + "/" + std::string(name);
+  };
+  if (!has_glob(parts[i])) {
+    return expand(parts, i + 1, child(parts[i]), ex);  // taken as is, like Go's Glob
+  }
+  auto dir = open_in_context(ex.context_fd, prefix, O_RDONLY | O_DIRECTORY);
+  if (!dir) {
+    if (dir.error().code == EPERM) return std::unexpected(outside(ex.instruction, ex.src));
+    if (dir.error().code == ENOENT || dir.error().code == ENOTDIR) return {};
+    return std::unexpected(dir.error());
+  }
+  DIR* stream = ::fdopendir(dir->get());
+  if (stream == nullptr) return errno_error("opendir " + prefix);
+  (void)dir->release();  // closedir closes it
+  std::vector<std::string> names;
+  while (const dirent* entry = ::readdir(stream)) {
+    const std::string_view name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    if (match_checked(parts[i], name)) names.emplace_back(name);
+  }
+  ::closedir(stream);
+  std::sort(names.begin(), names.end());
+  for (const auto& name : names)
+    TRY(expand(parts, i + 1, child(name), ex));
+  return {};
+}
+
+}  // namespace
+
+bool has_glob(std::string_view pattern) {
+  return pattern.find_first_of("*?[") != std::string_view::npos;
+}
+
+Result<bool> glob_match(std::string_view pattern, std::string_view name) {
+  TRY(check_glob(pattern));
+  return match_checked(pattern, name);
+}
+
+Result<IgnoreRules> IgnoreRules::parse(std::string_view text) {
+  IgnoreRules rules;
+  if (text.starts_with(kBom)) text.remove_prefix(kBom.size());
+  for (const auto& raw : split(text, '\n')) {
+    std::string_view line = raw;
+    if (line.starts_with('#')) continue;
+    line = trim(line);
+    if (line.empty()) continue;
+    Rule rule;
+    if (line.front() == '!') {
+      rule.exception = true;
+      line = trim(line.substr(1));
+      if (line.empty()) return make_error(EINVAL, "illegal exclusion pattern: \"!\"");
+    }
+    // filepath.Clean, then relative to the root: "/a/../b/" -> "b". A `..` that would climb
+    // above the root stays and matches nothing.
+    for (auto& part : split(line, '/')) {
+      if (part.empty() || part == ".") continue;
+      if (part == ".." && !rule.parts.empty() && rule.parts.back() != "..") {
+        rule.parts.pop_back();
+        continue;
+      }
+      if (auto checked = check_glob(part); !checked) {
+        return make_error(EINVAL, ".dockerignore: syntax error in pattern: " + std::string(line));
+      }
+      rule.parts.push_back(std::move(part));
+    }
+    if (rule.parts.empty()) continue;
+    rule.double_star = std::find(rule.parts.begin(), rule.parts.end(), "**") != rule.parts.end();
+    rules.has_exceptions_ = rules.has_exceptions_ || rule.exception;
+    rules.rules_.push_back(std::move(rule));
+  }
+  return rules;
+}
+
+bool IgnoreRules::ignored(std::string_view path) const {
+  const auto parts = path_parts(path);
+  if (parts.empty()) return false;
+  bool ignored = false;
+  for (const auto& rule : rules_) {
+    // A rule matching the path or any of its parents decides; the last one to match wins.
+    if (!rule.double_star) {
+      // Without `**` only the prefix of the rule's length can match.
+      const std::size_t n = rule.parts.size();
+      if (n > parts.size()) continue;
+      bool match = true;
+      for (std::size_t i = 0; i < n && match; ++i)
+        match = match_checked(rule.parts[i], parts[i]);
+      if (match) ignored = !rule.exception;
+      continue;
+    }
+    for (std::size_t len = 1; len <= parts.size(); ++len) {
+      if (match_parts(rule.parts, std::span(parts).first(len))) {
+        ignored = !rule.exception;
+        break;
+      }
+    }
+  }
+  return ignored;
+}
+
+bool IgnoreRules::may_include_below(std::string_view path) const {
+  const auto parts = path_parts(path);
+  for (const auto& rule : rules_) {
+    if (!rule.exception) continue;
+    if (rule.double_star) return true;
+    // The rule's first components must match the directory, with some left for below it.
+    if (rule.parts.size() <= parts.size()) continue;
+    bool match = true;
+    for (std::size_t i = 0; i < parts.size() && match; ++i) {
+      match = match_checked(rule.parts[i], parts[i]);
+    }
+    if (match) return true;
+  }
+  return false;
+}
+
+Result<IgnoreRules> load_dockerignore(int context_fd) {
+  auto fd = open_in_context(context_fd, ".dockerignore", O_RDONLY | O_NONBLOCK);
+  if (!fd) {
+    if (fd.error().code == ENOENT) return IgnoreRules{};
+    return std::unexpected(fd.error().wrap(".dockerignore"));
+  }
+  struct stat st {};
+  if (::fstat(fd->get(), &st) != 0) return errno_error("stat .dockerignore");
+  if (!S_ISREG(st.st_mode)) return make_error(EINVAL, ".dockerignore is not a regular file");
+  std::string text;
+  char buf[8192];
+  for (;;) {
+    const ssize_t n = ::read(fd->get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error("read .dockerignore");
+    if (n == 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > (16u << 20)) return make_error(EFBIG, ".dockerignore is too large");
+  }
+  return IgnoreRules::parse(text);
+}
+
+Result<UniqueFd> open_in_context(int context_fd, std::string_view path, int flags) {
+  const auto parts = clean_parts(path);
+  if (!parts) {
+    return make_error(EPERM, "forbidden path outside the build context: " + std::string(path));
+  }
+  const std::string clean = parts->empty() ? std::string(".") : join(*parts, "/");
+  const int fd =
+      openat2_retry(context_fd, clean.c_str(), flags, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+  if (fd >= 0) return UniqueFd(fd);
+  if (errno == EXDEV) {
+    return make_error(EPERM, "forbidden path outside the build context: " + std::string(path));
+  }
+  return errno_error(std::string(path));
+}
+
+Result<UniqueFd> open_in_root(int root_fd, std::string_view path, int flags) {
+  std::string relative(path);
+  if (relative.find_first_not_of('/') == std::string::npos) relative = ".";
+  const int fd =
+      openat2_retry(root_fd, relative.c_str(), flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+  if (fd >= 0) return UniqueFd(fd);
+  return errno_error(std::string(path));
+}
+
+Result<CopyPlan> plan_copy(int context_fd, std::span<const std::string> sources,
+                           std::string_view destination, std::string_view workdir,
+                           const IgnoreRules& ignore, std::string_view instruction) {
+  if (sources.empty() || destination.empty()) {
+    return make_error(EINVAL, std::string(instruction) +
+                                  " requires at least two arguments, but only one was provided. "
+                                  "Destination could not be determined.");
+  }
+  CopyPlan plan;
+  for (const auto& src : sources) {
+    const auto parts = clean_parts(src);
+    if (!parts) return std::unexpected(outside(instruction, src));
+    for (const auto& part : *parts) {
+      if (!check_glob(part)) return make_error(EINVAL, "syntax error in pattern: " + src);
+    }
+    Expansion ex{context_fd, ignore, instruction, src, {}};
+    const bool wildcard =
+        std::any_of(parts->begin(), parts->end(), [](const std::string& p) { return has_glob(p); });
+    if (!wildcard) {
+      const std::string path = join(*parts, "/");
+      auto dir = is_directory(context_fd, path, ex);
+      if (!dir) {
+        if (dir.error().code == ENOENT || dir.error().code == ENOTDIR) {
+          return std::unexpected(not_found(instruction, src));
+        }
+        return std::unexpected(dir.error());
+      }
+      if (ignore.ignored(path)) return std::unexpected(not_found(instruction, src));
+      plan.sources.push_back(CopySource{path, *dir});
+      continue;
+    }
+    TRY(expand(*parts, 0, "", ex));
+    if (ex.found.empty()) {
+      return make_error(ENOENT,
+                        std::string(instruction) + " failed: no source files were specified");
+    }
+    for (auto& found : ex.found)
+      plan.sources.push_back(std::move(found));
+  }
+
+  // Destination: relative to WORKDIR; a trailing '/', '.' or '..' names a directory.
+  const std::string_view last = destination.substr(destination.rfind('/') + 1);
+  plan.into_directory = destination.ends_with('/') || last == "." || last == "..";
+  std::string full(destination);
+  if (!destination.starts_with('/')) {
+    full = std::string(workdir.empty() ? "/" : workdir) + "/" + full;
+  }
+  std::vector<std::string> parts;
+  for (auto& part : split(full, '/')) {
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();  // `/..` is `/`
+      continue;
+    }
+    parts.push_back(std::move(part));
+  }
+  plan.destination = "/" + join(parts, "/");
+  if (parts.empty()) plan.into_directory = true;
+  if ((sources.size() > 1 || plan.sources.size() > 1) && !plan.into_directory) {
+    return make_error(EINVAL, "When using " + std::string(instruction) +
+                                  " with more than one source file, the destination must be a "
+                                  "directory and end with a /");
+  }
+  return plan;
+}
+
+}  // namespace kleene::builder

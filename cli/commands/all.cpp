@@ -15,6 +15,7 @@ Registry build() {
   r.add(version_command());
   r.add(plugin_ls_command());
   r.add(image_create_command());
+  r.add(image_build_command());
   r.add(image_ls_command());
   r.add(image_inspect_command());
   r.add(image_rm_command());

@@ -9,6 +9,7 @@ namespace klee {
 Command version_command();
 Command plugin_ls_command();
 Command image_create_command();
+Command image_build_command();
 Command image_ls_command();
 Command image_inspect_command();
 Command image_rm_command();

@@ -5,10 +5,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <utility>
 
 namespace kleene::builder {
@@ -25,6 +28,15 @@ bool all_digits(std::string_view text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
     return std::isdigit(static_cast<unsigned char>(c)) != 0;
   });
+}
+
+// A stage number ("0", "12"); a longer digit string than any stage count can be is no number
+// (nullopt) rather than an overflow.
+std::optional<std::size_t> stage_number(std::string_view text) {
+  if (!all_digits(text) || text.size() > 9) return std::nullopt;
+  std::size_t value = 0;
+  std::from_chars(text.data(), text.data() + text.size(), value);
+  return value;
 }
 
 // "/" joined with `path` unless absolute, then `.`, `..` and repeated slashes resolved.
@@ -97,11 +109,12 @@ Result<void> BuildPlanner::analyse() {
     } else if (const std::string* from = in.flag("from"); from && !stages_.empty()) {
       const std::size_t current = stages_.size() - 1;
       if (all_digits(*from)) {
-        if (from->size() > 9 || std::stoul(*from) >= current)
+        const auto number = stage_number(*from);
+        if (!number || *number >= current)
           return make_error(EINVAL, "invalid from flag value " + *from +
                                         ": refers to current or later build stage (" + raw.line +
                                         ")");
-        stages_.back().copies_from.push_back(std::stoul(*from));
+        stages_.back().copies_from.push_back(*number);
       } else if (auto stage = stage_named(*from, current)) {
         stages_.back().copies_from.push_back(*stage);
       }
@@ -112,9 +125,9 @@ Result<void> BuildPlanner::analyse() {
   target_ = stages_.size() - 1;
   if (!options_.target.empty()) {
     auto named = stage_named(options_.target, stages_.size());
-    if (!named && all_digits(options_.target) && options_.target.size() < 10 &&
-        std::stoul(options_.target) < stages_.size())
-      named = std::stoul(options_.target);
+    if (const auto number = stage_number(options_.target);
+        !named && number && *number < stages_.size())
+      named = number;
     if (!named)
       return make_error(EINVAL, "target stage \"" + options_.target + "\" could not be found");
     target_ = *named;
@@ -227,8 +240,10 @@ void BuildPlanner::apply(const Instruction& in, Step& step) {
     step.destination = in.args.back();
     step.snapshot = true;
     if (const std::string* from = in.flag("from")) {
+      // Checked by analyse(), but the parent image's ENV may have changed what $X expands to:
+      // an impossible stage number is refused below as a later stage.
       if (all_digits(*from))
-        step.from_stage = std::stoul(*from);  // checked by analyse()
+        step.from_stage = stage_number(*from).value_or(std::numeric_limits<std::size_t>::max());
       else if (auto stage = stage_named(*from, *current_))
         step.from_stage = stage;
       else

@@ -177,6 +177,19 @@ TEST(BuildPlanStages, CopyFromAStageNamedThroughTheParentEnvironment) {
             "(COPY --from=$S /x /y)");
 }
 
+TEST(BuildPlanStages, CopyFromAHugeNumberThroughTheParentEnvironment) {
+  // Found by tests/fuzz (crashes/dockerfile-copy-from-stoul): more digits than an unsigned long
+  // holds were an uncaught std::out_of_range.
+  auto planner = planner_for("FROM a AS one\nFROM b AS two\nCOPY --from=$S /x /y\n");
+  ASSERT_TRUE(planner.next());
+  ASSERT_TRUE(planner.set_parent(ImageConfig{.env = {"S=" + std::string(40, '9')}}));
+  auto copy = planner.next();
+  ASSERT_FALSE(copy);
+  EXPECT_NE(copy.error().message.find("refers to a build stage this build does not run"),
+            std::string::npos)
+      << copy.error().message;
+}
+
 // --- step kinds ----------------------------------------------------------------------------
 
 TEST(BuildPlanSteps, FromImageSnapshotAndUserSuppliedParent) {

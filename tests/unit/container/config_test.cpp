@@ -65,6 +65,9 @@ TEST(ContainerName, KleeneRule) {
   }
   EXPECT_FALSE(check_name(std::string(65, 'a')));
   EXPECT_TRUE(check_name(std::string(64, 'a')));
+  // A hostile length is a refusal, not a stack overflow (std::regex recursed per character;
+  // found by tests/fuzz/crashes/container-name-regex-stack-overflow.json).
+  EXPECT_FALSE(check_name(std::string(1'000'000, 'a')));
 }
 
 TEST(Mounts, NormaliseAbsolute) {

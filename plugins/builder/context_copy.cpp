@@ -1,18 +1,17 @@
 // COPY into a container root, and the digest of what would be copied.
 #include <dirent.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <climits>
-#include <cstdio>
 #include <functional>
 #include <memory>
 
 #include "builder/context.hpp"
+#include "builder/digest.hpp"
 
 namespace kleene::builder {
 namespace {
@@ -267,53 +266,6 @@ std::string file_target(int root_fd, const CopyPlan& plan, const CopySource& sou
   return plan.destination;
 }
 
-// ---- digest ----
-
-struct MdFree {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-
-class Hasher {
- public:
-  Hasher() : ctx_(EVP_MD_CTX_new()) {
-    ok_ = ctx_ && EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) == 1;
-  }
-  void bytes(const void* data, std::size_t size) {
-    ok_ = ok_ && EVP_DigestUpdate(ctx_.get(), data, size) == 1;
-  }
-  // Length-prefixed, so no two field sequences hash alike.
-  void field(std::string_view text) {
-    number(text.size());
-    bytes(text.data(), text.size());
-  }
-  void number(uint64_t value) {  // little-endian, the same on every host
-    unsigned char le[8];
-    for (auto& byte : le) {
-      byte = static_cast<unsigned char>(value & 0xff);
-      value >>= 8;
-    }
-    bytes(le, sizeof le);
-  }
-  Result<std::string> finish() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (!ok_ || EVP_DigestFinal_ex(ctx_.get(), md, &len) != 1) {
-      return make_error(EIO, "sha256 failed");
-    }
-    std::string out = "sha256:";
-    char hex[3];
-    for (unsigned int i = 0; i < len; ++i) {
-      std::snprintf(hex, sizeof hex, "%02x", md[i]);
-      out += hex;
-    }
-    return out;
-  }
-
- private:
-  std::unique_ptr<EVP_MD_CTX, MdFree> ctx_;
-  bool ok_ = false;
-};
-
 }  // namespace
 
 Result<void> copy_into_root(int context_fd, const CopyPlan& plan, int root_fd,
@@ -346,7 +298,7 @@ Result<void> copy_into_root(int context_fd, const CopyPlan& plan, int root_fd,
 
 Result<std::string> content_digest(int context_fd, const CopyPlan& plan,
                                    const IgnoreRules& ignore) {
-  Hasher hash;
+  FieldDigest hash;
   for (const auto& source : plan.sources) {
     hash.field("source");
     hash.field(source.path);

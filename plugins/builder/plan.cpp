@@ -1,13 +1,11 @@
 // The build plan: stage selection, step numbering, per-step actions, cache keys, messages.
 #include "builder/plan.hpp"
-
-#include <openssl/evp.h>
+#include "builder/digest.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstdint>
-#include <cstdio>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -310,59 +308,10 @@ nlohmann::json BuildPlanner::image_json() const {
 
 // ---- cache keys ----
 
-namespace {
-
-struct MdFree {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-
-class KeyHasher {
- public:
-  KeyHasher() : ctx_(EVP_MD_CTX_new()) {
-    ok_ = ctx_ && EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) == 1;
-  }
-  void number(uint64_t value) {  // little-endian, the same on every host
-    unsigned char le[8];
-    for (auto& byte : le) {
-      byte = static_cast<unsigned char>(value & 0xff);
-      value >>= 8;
-    }
-    ok_ = ok_ && EVP_DigestUpdate(ctx_.get(), le, sizeof le) == 1;
-  }
-  void field(std::string_view text) {
-    number(text.size());
-    ok_ = ok_ && EVP_DigestUpdate(ctx_.get(), text.data(), text.size()) == 1;
-  }
-  void list(const std::vector<std::string>& items) {
-    number(items.size());
-    for (const auto& item : items)
-      field(item);
-  }
-  Result<std::string> finish() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (!ok_ || EVP_DigestFinal_ex(ctx_.get(), md, &len) != 1)
-      return make_error(EIO, "sha256 failed");
-    std::string out = "sha256:";
-    char hex[3];
-    for (unsigned int i = 0; i < len; ++i) {
-      std::snprintf(hex, sizeof hex, "%02x", md[i]);
-      out += hex;
-    }
-    return out;
-  }
-
- private:
-  std::unique_ptr<EVP_MD_CTX, MdFree> ctx_;
-  bool ok_ = false;
-};
-
-}  // namespace
-
 Result<std::string> cache_key(const Step& step, std::string_view parent_snapshot,
                               std::string_view content_digest) {
   const Instruction& in = step.substituted;
-  KeyHasher hash;
+  FieldDigest hash;
   hash.field("kleene-build-cache-v1");
   hash.field(parent_snapshot);
   hash.field(in.keyword);

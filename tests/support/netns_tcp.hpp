@@ -3,6 +3,7 @@
 #pragma once
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -77,6 +78,17 @@ inline std::string accept_one(int listener) {
   char buf[16] = {};
   const auto n = ::read(conn.get(), buf, sizeof buf);
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "read failed";
+}
+
+// TCP from namespace `client` to `address:port` in namespace `server` (a listener there):
+// the connection arrives and carries "ping". Fatal failures return from this function only.
+inline void expect_tcp(int server, int client, int family, const std::string& address, int port) {
+  SCOPED_TRACE(address);
+  auto listener = listen_in(server, family, address, port);
+  ASSERT_TRUE(listener) << "listen on " << address << ": " << listener.error().message;
+  auto connected = connect_from(client, family, address, port);
+  ASSERT_TRUE(connected) << "connect to " << address << ": " << connected.error().message;
+  EXPECT_EQ(accept_one(listener->get()), "ping");
 }
 
 // fds of this process that refer to a network namespace (a test that leaks one leaks the

@@ -156,18 +156,7 @@ Result<void> write_sysctl(int netns, const std::string& path, const std::string&
   });
 }
 
-using kleene::test::accept_one;
-using kleene::test::connect_from;
-using kleene::test::listen_in;
-
-// TCP from `client` to `address` in `server` (a listener there), IPv4 or IPv6.
-void expect_tcp(int server, int client, int family, const std::string& address, int port) {
-  SCOPED_TRACE(address);
-  auto listener = listen_in(server, family, address, port);
-  ASSERT_OK(listener);
-  ASSERT_OK(connect_from(client, family, address, port));
-  EXPECT_EQ(accept_one(listener->get()), "ping");
-}
+using kleene::test::expect_tcp;
 
 json loopback_network() {
   return json{{"id", "n1"},

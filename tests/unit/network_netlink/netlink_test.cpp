@@ -88,9 +88,8 @@ class NetlinkTest : public ::testing::Test {
     ASSERT_TRUE(r_) << #expr << ": " << r_.error().message; \
   } while (0)
 
-using kleene::test::accept_one;
 using kleene::test::connect_from;
-using kleene::test::listen_in;
+using kleene::test::expect_tcp;
 
 std::vector<std::string> address_strings(const std::vector<nl::InterfaceAddress>& addresses) {
   std::vector<std::string> out;
@@ -251,10 +250,7 @@ TEST_F(NetlinkTest, VethAcrossNamespacesCarriesTcp) {
 
   for (const auto& [family, server] : {std::pair{AF_INET, std::string("10.77.0.1")},
                                        std::pair{AF_INET6, std::string("fd00:77::1")}}) {
-    auto listener = listen_in(a.get(), family, server, 7777);
-    ASSERT_OK(listener);
-    ASSERT_OK(connect_from(b.get(), family, server, 7777));
-    EXPECT_EQ(accept_one(listener->get()), "ping");
+    ASSERT_NO_FATAL_FAILURE(expect_tcp(a.get(), b.get(), family, server, 7777));
   }
   // Deleting the host end removes the pair, eth0 in b included.
   ASSERT_OK(nl::in_netns(a.get(), []() -> Result<void> {
@@ -301,10 +297,7 @@ TEST_F(NetlinkTest, BridgeWithDefaultRouteViaGateway) {
     }
     return {};
   }));
-  auto listener = listen_in(host.get(), AF_INET, "10.99.0.1", 8080);
-  ASSERT_OK(listener);
-  ASSERT_OK(connect_from(container.get(), AF_INET, "10.99.0.1", 8080));
-  EXPECT_EQ(accept_one(listener->get()), "ping");
+  ASSERT_NO_FATAL_FAILURE(expect_tcp(host.get(), container.get(), AF_INET, "10.99.0.1", 8080));
 
   // Without the default route the address is unreachable.
   ASSERT_OK(nl::in_netns(container.get(), []() -> Result<void> {
@@ -357,10 +350,7 @@ TEST_F(NetlinkTest, PointToPointHostRoutes) {
     }
     return {};
   }));
-  auto listener = listen_in(host.get(), AF_INET, "10.98.0.1", 9090);
-  ASSERT_OK(listener);
-  ASSERT_OK(connect_from(container.get(), AF_INET, "10.98.0.1", 9090));
-  EXPECT_EQ(accept_one(listener->get()), "ping");
+  ASSERT_NO_FATAL_FAILURE(expect_tcp(host.get(), container.get(), AF_INET, "10.98.0.1", 9090));
   ASSERT_OK(nl::in_netns(host.get(), []() -> Result<void> {
     auto n = TRY(nl::Netlink::open());
     return n.delete_link("klp0");

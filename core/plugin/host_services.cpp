@@ -37,6 +37,12 @@ kleene_status status_for_errno(int code) {
       return KLEENE_E_INVALID;
     case ENOENT:
       return KLEENE_E_NOT_FOUND;
+    case EEXIST:
+      return KLEENE_E_EXISTS;
+    case EBUSY:
+      return KLEENE_E_BUSY;
+    case ENOTSUP:
+      return KLEENE_E_UNSUPPORTED;
     default:
       return KLEENE_E_FAILED;
   }
@@ -93,9 +99,44 @@ int run_command_service(void* host_ctx, const char* const* argv, const char* con
   }
 }
 
+int engine_call_service(void* host_ctx, const char* op, const char* request_json,
+                        kleene_buffer* response, kleene_buffer* error) noexcept {
+  try {
+    const auto* self = static_cast<const HostServices*>(host_ctx);
+    if (op == nullptr || request_json == nullptr) {
+      append(error, "engine_call: op and request are required");
+      return KLEENE_E_INVALID;
+    }
+    const auto handler = self->engine();
+    if (!handler) {
+      append(error, std::string("engine_call: the host offers no engine operations (") + op + ")");
+      return KLEENE_E_UNSUPPORTED;
+    }
+    auto request = nlohmann::json::parse(request_json, nullptr, false);
+    if (request.is_discarded()) {
+      append(error, std::string("engine_call ") + op + ": the request is not valid JSON");
+      return KLEENE_E_INVALID;
+    }
+    auto result = handler(op, request);
+    if (!result) {
+      append(error, result.error().message);
+      return status_for_errno(result.error().code);
+    }
+    append(response, result->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return KLEENE_OK;
+  } catch (const std::exception& e) {
+    append(error, std::string("engine_call: ") + e.what());
+    return KLEENE_E_FAILED;
+  } catch (...) {
+    append(error, "engine_call failed");
+    return KLEENE_E_FAILED;
+  }
+}
+
 }  // namespace
 
-HostServices::HostServices(std::string plugin_name) : plugin_name_(std::move(plugin_name)) {
+HostServices::HostServices(std::string plugin_name, std::shared_ptr<EngineSlot> engine)
+    : plugin_name_(std::move(plugin_name)), engine_(std::move(engine)) {
   table_ = kleene_host_services{};
   table_.abi_major = KLEENE_PLUGIN_ABI_MAJOR;
   table_.abi_minor = KLEENE_PLUGIN_ABI_MINOR;
@@ -103,6 +144,7 @@ HostServices::HostServices(std::string plugin_name) : plugin_name_(std::move(plu
   table_.host_ctx = this;
   table_.log = &log_service;
   table_.run_command = &run_command_service;
+  table_.engine_call = &engine_call_service;
 }
 
 }  // namespace kleene::plugin::detail

@@ -36,6 +36,7 @@ class PluginInstance final : public LoadedPlugin {
 
   // Calls the plugin's create() with its config; the plugin is usable only after this.
   Result<void> create(const nlohmann::json& config);
+  void set_engine(std::shared_ptr<EngineSlot> engine) { host_.set_engine(std::move(engine)); }
   void set_command_timeout(std::chrono::milliseconds timeout) {
     host_.set_command_timeout(timeout);
   }

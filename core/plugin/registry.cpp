@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "plugin/host_services.hpp"
 #include "plugin/loader.hpp"
 
 namespace kleene::plugin {
@@ -27,6 +28,7 @@ nlohmann::json to_json(const PluginInfo& info) {
 
 struct Registry::Impl {
   HostOptions options;
+  std::shared_ptr<detail::EngineSlot> engine = std::make_shared<detail::EngineSlot>();
   std::vector<std::unique_ptr<detail::PluginInstance>> plugins;
   std::vector<Refusal> refusals;
 
@@ -74,6 +76,7 @@ Result<void> Registry::load_file(const std::filesystem::path& path) {
                                         info.name, first->info().path.string())});
   }
   plugin->set_command_timeout(impl_->options.command_timeout);
+  plugin->set_engine(impl_->engine);
   if (auto created = plugin->create(impl_->config_for(info.name)); !created) {
     return impl_->refuse(path, created.error().wrap("create failed"));
   }
@@ -122,6 +125,10 @@ const std::vector<Refusal>& Registry::refusals() const {
 
 LoadedPlugin* Registry::find(std::string_view name) const {
   return impl_->find(name);
+}
+
+void Registry::set_engine(EngineHandler handler) {
+  impl_->engine->set(std::move(handler));
 }
 
 LoadedPlugin* Registry::find(std::string_view name, Kind kind) const {

@@ -53,6 +53,13 @@ class LoadedPlugin {
   virtual Result<nlohmann::json> call(std::string_view op, const nlohmann::json& request) = 0;
 };
 
+// What plugins may ask of the engine through the host service engine_call (ABI 1.1): kleened
+// sets it once its services exist. Until then, and in tools without an engine, every call fails
+// with KLEENE_E_UNSUPPORTED. The handler's error codes map to statuses as errno does (EINVAL
+// invalid, ENOENT not found, EEXIST exists, EBUSY busy, ENOTSUP unsupported, others failed).
+using EngineHandler =
+    std::function<Result<nlohmann::json>(std::string_view op, const nlohmann::json& request)>;
+
 struct HostOptions {
   // Plugin-specific configuration by plugin name, passed to create() (default "{}").
   nlohmann::json plugin_config = nlohmann::json::object();
@@ -79,6 +86,8 @@ class Registry {
   // nullptr if there is no loaded plugin of that name (and kind).
   LoadedPlugin* find(std::string_view name) const;
   LoadedPlugin* find(std::string_view name, Kind kind) const;
+  // The handler of engine_call for every plugin, loaded or still to be loaded ({} unsets it).
+  void set_engine(EngineHandler handler);
 
  private:
   struct Impl;

@@ -23,6 +23,7 @@ struct RecordedAbi {
 // One line per released ABI version, oldest first. Append; never edit an existing line.
 constexpr RecordedAbi kRecorded[] = {
     {1, 0, "52dc783ea2748e8f4e030390abb342b59823f7182a5d872b5cf9af2de1c89348"},
+    {1, 1, "f7c5c934f9cbe6b3b983bcad69f89ba3fa32aa811dc5f3204c7e407ceb490a69"},
 };
 
 std::string sha256_of_file(const char* path) {

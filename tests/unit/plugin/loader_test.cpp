@@ -14,6 +14,9 @@
 namespace kleene::plugin {
 namespace {
 
+const std::string kAbi =
+    std::to_string(KLEENE_PLUGIN_ABI_MAJOR) + "." + std::to_string(KLEENE_PLUGIN_ABI_MINOR);
+
 using test::fixture;
 using test::LogCapture;
 using ::testing::ElementsAre;
@@ -116,10 +119,12 @@ TEST(Loader, LoadsGoodPluginAndReportsDescriptor) {
   EXPECT_EQ(infos[0].description, "a crafted test plugin");
   EXPECT_EQ(infos[0].capability_names, (std::vector<std::string>{"ipv6", "bridge"}));
   EXPECT_EQ(to_json(infos[0]),
-            nlohmann::json::parse(R"({"name":"crafted","kind":"network","version":"1.2.3",
-              "abi":"1.0","capabilities":["ipv6","bridge"],"description":"a crafted test plugin",
-              "path":")" + fixture("craft_good").string() +
-                                  R"("})"));
+            nlohmann::json::parse(
+                R"({"name":"crafted","kind":"network","version":"1.2.3",
+              "abi":")" +
+                kAbi + R"(","capabilities":["ipv6","bridge"],"description":"a crafted test plugin",
+              "path":")" +
+                fixture("craft_good").string() + R"("})"));
   EXPECT_THAT(log.lines("info"), ElementsAre(HasSubstr("loaded network plugin crafted 1.2.3")));
   EXPECT_EQ(registry.find("crafted", Kind::network), registry.find("crafted"));
   EXPECT_EQ(registry.find("crafted", Kind::storage), nullptr);

@@ -57,12 +57,14 @@ TEST(RealPlugins, LoadAndReportTheirDescriptors) {
     EXPECT_EQ(infos[i].path, built_plugin(want.file));
     EXPECT_EQ(infos[i].capability_names, want.capabilities);
     EXPECT_FALSE(infos[i].description.empty());
-    EXPECT_EQ(to_json(infos[i])["abi"], "1.0");
+    EXPECT_EQ(to_json(infos[i])["abi"], std::to_string(KLEENE_PLUGIN_ABI_MAJOR) + "." +
+                                            std::to_string(KLEENE_PLUGIN_ABI_MINOR));
   }
 }
 
 // The storage plugin is built (tests/unit/storage covers it), and so are join and leave of ipnet
-// and vnet (tests/unit/net_drivers: an empty request is invalid there); the rest comes later.
+// and vnet (tests/unit/net_drivers: an empty request is invalid there) and the builder's build
+// (tests/integration/test_image_build.cpp); the rest comes later.
 TEST(RealPlugins, EveryUnbuiltOperationIsNotImplementedYet) {
   Registry registry;
   for (const auto& want : expected_plugins()) {
@@ -74,6 +76,12 @@ TEST(RealPlugins, EveryUnbuiltOperationIsNotImplementedYet) {
       SCOPED_TRACE(want.name + " " + std::string(op.name));
       EXPECT_TRUE(plugin->supports(op.name));
       auto result = plugin->call(op.name, nlohmann::json::object());
+      if (want.kind == Kind::builder) {  // answers a failed build, not an error
+        ASSERT_TRUE(result.has_value()) << result.error().message;
+        EXPECT_EQ(result->value("status", ""), "failed");
+        EXPECT_NE(result->value("message", "").find("build context"), std::string::npos);
+        continue;
+      }
       if ((want.name == "ipnet" || want.name == "vnet") &&
           (op.name == "join" || op.name == "leave")) {
         ASSERT_FALSE(result.has_value());

@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 #define KLEENE_PLUGIN_ABI_MAJOR 1
-#define KLEENE_PLUGIN_ABI_MINOR 0
+#define KLEENE_PLUGIN_ABI_MINOR 1
 
 /* The one symbol a plugin exports. */
 #define KLEENE_PLUGIN_ENTRY_SYMBOL "kleene_plugin_entry"
@@ -118,6 +118,16 @@ typedef struct kleene_host_services {
   int (*run_command)(void* host_ctx, const char* const* argv, const char* const* envp,
                      const char* stdin_data, size_t stdin_len, kleene_buffer* out,
                      kleene_buffer* err, int* exit_code);
+
+  /*
+   * ABI 1.1. Ask the engine to do something (the image builder drives builds with it). `op` is
+   * the operation's name, request_json its JSON request; on KLEENE_OK the JSON response is in
+   * `response`, otherwise a message is in `error`. The operations and their fields are listed in
+   * docs/plugins.md ("Engine operations"); an unknown op is KLEENE_E_UNSUPPORTED. May block for
+   * as long as the operation runs (a RUN step of a build, say).
+   */
+  int (*engine_call)(void* host_ctx, const char* op, const char* request_json,
+                     kleene_buffer* response, kleene_buffer* error);
 } kleene_host_services;
 
 /*

@@ -130,6 +130,28 @@ class Host {
     return result;
   }
 
+  // Ask the engine for an operation (ABI 1.1; docs/plugins.md, "Engine operations") and return
+  // its JSON answer. Throws Error with the host's status and message when it fails, and
+  // KLEENE_E_UNSUPPORTED when the host is older than 1.1.
+  json engine(const std::string& op, const json& request) const {
+    if (!offers(offsetof(kleene_host_services, engine_call) + sizeof(services_->engine_call)) ||
+        services_->engine_call == nullptr) {
+      throw Error(KLEENE_E_UNSUPPORTED, "the host offers no engine operations (ABI < 1.1)");
+    }
+    const std::string body = request.dump(-1, ' ', false, json::error_handler_t::replace);
+    detail::StringBuffer response;
+    detail::StringBuffer error;
+    const int status = services_->engine_call(services_->host_ctx, op.c_str(), body.c_str(),
+                                              response.get(), error.get());
+    if (status != KLEENE_OK) {
+      std::string message = error.take();
+      if (message.empty()) message = op + " failed with status " + std::to_string(status);
+      throw Error(static_cast<kleene_status>(status), message);
+    }
+    const std::string text = response.take();
+    return text.empty() ? json::object() : json::parse(text);
+  }
+
   const kleene_host_services* raw() const noexcept { return services_; }
 
  private:

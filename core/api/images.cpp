@@ -1,9 +1,10 @@
-// /images/*: Kleene's image routes. Build is a WebSocket of its own (later issue); create is
-// registered by image_create.hpp. The others answer from the store and, to remove images,
+// /images/*: Kleene's image routes. Build and create are WebSockets registered by
+// image_build.hpp and image_create.hpp. The others answer from the store and, to remove images,
 // through the storage facade.
 #include <mutex>
 
 #include "api/context.hpp"
+#include "api/image_build.hpp"
 #include "api/image_create.hpp"
 #include "api/storage_ready.hpp"
 #include "api/stubs.hpp"
@@ -203,7 +204,7 @@ Response prune(ApiContext& context, const Request& request) {
 
 void register_image_routes(Router& router, ApiContext& context) {
   ApiContext* ctx = &context;
-  router.websocket("/images/build", not_implemented_ws_handler);
+  register_image_build_route(router, context);
   register_image_create_route(router, context);
   router.get("/images/list", [ctx](const Request&) { return list(*ctx); });
   router.post("/images/prune", [ctx](const Request& r) { return prune(*ctx, r); });

@@ -128,6 +128,10 @@ Result<runtime::ProcessSpec> process_for(Env& env, const ExecInstance& instance,
   process.env = merge_env(merge_env(image.env, container.env), instance.config.env);
   process.user = effective_user(instance.config.user, container.user, jail_user, image.user);
   process.tty = instance.config.tty;
+  // A built image's WORKDIR (core/image/image.hpp, config).
+  if (auto it = image.config.find("workdir");
+      it != image.config.end() && it->is_string() && !it->get<std::string>().empty())
+    process.workdir = it->get<std::string>();
   return process;
 }
 

@@ -12,6 +12,7 @@
 #include "container/networking.hpp"
 #include "container/populate.hpp"
 #include "storage/storage.hpp"
+#include "store/rows.hpp"
 #include "store/store.hpp"
 #include "util/ids.hpp"
 #include "util/names.hpp"
@@ -250,6 +251,13 @@ Result<Container> create(Env& env, std::string name, ContainerConfig config) {
   c.name = name;
   c.image_id = image.id;
   c.cmd = effective_cmd({}, config.cmd.value_or(std::vector<std::string>{}), image.cmd);
+  // A built image's ENTRYPOINT runs with the command as its arguments (Docker's rule).
+  if (auto it = image.config.find("entrypoint");
+      it != image.config.end() && it->is_array() && !it->empty()) {
+    auto argv = store::string_list(*it);
+    argv.insert(argv.end(), c.cmd.begin(), c.cmd.end());
+    c.cmd = std::move(argv);
+  }
   c.user = config.user.value_or("");
   c.env = merge_env(image.env, config.env.value_or(std::vector<std::string>{}));
   c.jail_param = config.jail_param.value_or(std::vector<std::string>{});

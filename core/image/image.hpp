@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -30,6 +31,17 @@ struct Image {
   std::string dataset;          // storage dataset of the image
   std::string parent_snapshot;  // "<image dataset>@<snap>" it was cloned from, or empty
   std::string created;          // ISO-8601 UTC with microseconds
+  // Beyond Kleene's schema, set by builds: {"entrypoint": [...], "workdir": "/x", "labels": {},
+  // "exposed_ports": ["80/tcp"]}; any of them may be missing.
+  nlohmann::json config = nlohmann::json::object();
+  // Build cache entries written with the image (insert only): cache key -> "@snapshot".
+  std::vector<std::pair<std::string, std::string>> cache;
+};
+
+// A build cache hit: the image and the snapshot of its dataset the step made.
+struct CacheEntry {
+  std::string image_id;
+  std::string snapshot;  // "@<snapshot>"
 };
 
 nlohmann::json to_json(const Image& image);  // Kleene's Image schema
@@ -72,6 +84,8 @@ class ImageRepository {
 
   // What keeps an image from being removed.
   Result<std::vector<ContainerRef>> containers_using(std::string_view id);
+  // The build cache: the snapshot a step with this key made, if its image still exists.
+  Result<std::optional<CacheEntry>> cached(std::string_view key);
   // Images built on `image`: their parent_snapshot is a snapshot of its dataset.
   Result<std::vector<Image>> children(const Image& image);
 

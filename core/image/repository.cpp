@@ -11,7 +11,8 @@ namespace kleene::image {
 namespace {
 
 constexpr std::string_view kColumns =
-    "id, name, tag, cmd, env, user, instructions, buildargs, dataset, parent_snapshot, created";
+    "id, name, tag, cmd, env, user, instructions, buildargs, dataset, parent_snapshot, created, "
+    "config";
 
 using store::json_column;
 using store::string_list;
@@ -29,6 +30,8 @@ Image read_row(const store::Statement& stmt) {
   image.dataset = stmt.text(8);
   image.parent_snapshot = stmt.text(9);
   image.created = stmt.text(10);
+  image.config = json_column(stmt, 11, nlohmann::json::object());
+  if (!image.config.is_object()) image.config = nlohmann::json::object();
   return image;
 }
 
@@ -56,7 +59,7 @@ Result<void> ImageRepository::insert(const Image& image) {
   auto tx = TRY(conn.begin());
   TRY(release_nametag(conn, image.name, image.tag));
   auto stmt = TRY(conn.prepare("INSERT INTO images (" + std::string(kColumns) +
-                               ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
+                               ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"));
   stmt.bind(1, image.id)
       .bind(2, image.name)
       .bind(3, image.name.empty() ? std::string() : image.tag)
@@ -67,9 +70,24 @@ Result<void> ImageRepository::insert(const Image& image) {
       .bind(8, image.buildargs.dump())
       .bind(9, image.dataset)
       .bind(10, image.parent_snapshot)
-      .bind(11, image.created);
+      .bind(11, image.created)
+      .bind(12, image.config.dump());
   TRY(stmt.run());
+  for (const auto& [key, snapshot] : image.cache) {
+    auto entry = TRY(conn.prepare(
+        "INSERT OR REPLACE INTO build_cache (key, image_id, snapshot) VALUES (?1, ?2, ?3)"));
+    entry.bind(1, key).bind(2, image.id).bind(3, snapshot);
+    TRY(entry.run());
+  }
   return tx.commit();
+}
+
+Result<std::optional<CacheEntry>> ImageRepository::cached(std::string_view key) {
+  auto conn = store_.lock();
+  auto stmt = TRY(conn.prepare("SELECT image_id, snapshot FROM build_cache WHERE key = ?1"));
+  stmt.bind(1, key);
+  if (!TRY(stmt.step())) return std::optional<CacheEntry>{};
+  return std::optional<CacheEntry>{CacheEntry{stmt.text(0), stmt.text(1)}};
 }
 
 Result<Image> ImageRepository::get(std::string_view id) {

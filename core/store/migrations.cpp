@@ -114,7 +114,20 @@ UPDATE networks SET fw_group = rowid;
 CREATE UNIQUE INDEX networks_fw_group ON networks (fw_group);
 )sql";
 
-constexpr std::array<std::string_view, 2> kMigrations = {kV1, kV2};
+// v3: images keep what Kleene's Image has no field for (entrypoint, workdir, labels, exposed
+// ports: a JSON object), and the builder's cache: the cache key of each step of a kept build and
+// the snapshot it made, gone with its image.
+constexpr std::string_view kV3 = R"sql(
+ALTER TABLE images ADD COLUMN config TEXT NOT NULL DEFAULT '{}';
+CREATE TABLE build_cache (
+  key      TEXT PRIMARY KEY NOT NULL,      -- "sha256:<hex>" (builder/plan.hpp, cache_key)
+  image_id TEXT NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+  snapshot TEXT NOT NULL                   -- "@<snapshot>" of the image's dataset
+);
+CREATE INDEX build_cache_image ON build_cache (image_id);
+)sql";
+
+constexpr std::array<std::string_view, 3> kMigrations = {kV1, kV2, kV3};
 
 }  // namespace
 

@@ -1,5 +1,7 @@
-// The image builder: builds images from a Dockerfile the way Kleene does.
-// Every operation still answers "not implemented yet" (the SDK's default).
+// The image builder: builds images from a Dockerfile the way Kleene does (docs/builds.md). The
+// build itself is executor.cpp; it reaches the engine only through the host service
+// engine_call (ABI 1.1), so another builder plugin could replace this one.
+#include "builder/executor.hpp"
 #include "kleene/plugin/sdk.hpp"
 
 namespace {
@@ -7,6 +9,12 @@ namespace {
 class ImageBuilder final : public kleene::sdk::Builder {
  public:
   using Builder::Builder;
+
+  nlohmann::json build(const nlohmann::json& request) override {
+    const auto& h = host();
+    return kleene::builder::run_build(
+        [&h](const std::string& op, nlohmann::json body) { return h.engine(op, body); }, request);
+  }
 };
 
 }  // namespace

@@ -294,6 +294,9 @@ Result<void> make_pipe(UniqueFd& read_end, UniqueFd& write_end) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  // The keeper's own umask (077) is not the container's: processes get the usual 022, as with
+  // Docker and a login shell, so what a build step writes is readable by the image's users.
+  ::umask(022);
 
   if (::write(h.cgroup_procs.get(), "0", 1) != 1) die_errno("join the container's cgroup");
   const std::pair<int, int> namespaces[] = {{h.ipc.get(), CLONE_NEWIPC},

@@ -18,6 +18,8 @@
 #include "builder/context.hpp"
 #include "builder/dockerfile.hpp"
 #include "builder/plan.hpp"
+#include "image/create/extract.hpp"
+#include "image/create/file_source.hpp"
 #include "util/unique_fd.hpp"
 
 namespace kleene::builder {
@@ -139,6 +141,44 @@ CopyOwner owner_of(int root_fd, const std::string& chown) {
     owner.gid = *gid;
   }
   return owner;
+}
+
+// Whether a context file is a tar archive ADD unpacks (plain, gzip, bzip2, xz, zstd), by its
+// first bytes as Docker decides, never by its name.
+bool is_archive(int context_fd, const std::string& path) {
+  auto fd = open_in_context(context_fd, path, O_RDONLY);
+  if (!fd) return false;
+  unsigned char head[512] = {};
+  ssize_t got = 0;
+  while (got < static_cast<ssize_t>(sizeof head)) {
+    const ssize_t n = ::read(fd->get(), head + got, sizeof head - static_cast<std::size_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += n;
+  }
+  auto starts = [&](std::initializer_list<unsigned char> magic) {
+    return got >= static_cast<ssize_t>(magic.size()) &&
+           std::equal(magic.begin(), magic.end(), head);
+  };
+  if (starts({0x1f, 0x8b}) || starts({'B', 'Z', 'h'}) || starts({0xfd, '7', 'z', 'X', 'Z', 0x00}) ||
+      starts({0x28, 0xb5, 0x2f, 0xfd}))
+    return true;
+  return got >= 262 && std::memcmp(head + 257, "ustar", 5) == 0;
+}
+
+// ADD of a local archive: unpacked into `destination` (a directory) with the hostile-archive
+// rules of image creation (nothing outside the directory, no device but the harmless ones).
+void unpack_into(int context_fd, const std::string& path, int root_fd,
+                 const std::string& destination) {
+  make_directories(root_fd, destination);
+  auto dir = check(open_in_root(root_fd, destination, O_PATH | O_DIRECTORY));
+  auto file = check(open_in_context(context_fd, path, O_RDONLY));
+  auto source = image::open_file("/proc/self/fd/" + std::to_string(file.get()));
+  if (!source) throw StepFailure("ADD failed: " + path + ": " + source.error().message);
+  image::ExtractLimits limits;
+  limits.allow_safe_devices = false;
+  auto extracted = image::extract_archive(**source, dir.get(), limits);
+  if (!extracted) throw StepFailure("ADD failed: " + path + ": " + extracted.error().message);
 }
 
 ImageConfig config_of(const json& image) {
@@ -364,12 +404,32 @@ class Build {
       ignore = &none;
       digest = "image:" + inspected.at("snapshot").get<std::string>();
     }
+    if (keyword == "ADD") {
+      for (const auto& source : step.sources)
+        if (source.find("://") != std::string::npos)
+          throw StepFailure("ADD failed: only local files and archives are supported: " + source);
+    }
     const auto plan =
         check(plan_copy(source_fd, step.sources, step.destination, step.workdir, *ignore, keyword));
+    // ADD unpacks local tar archives into the destination directory; COPY never does.
+    CopyPlan files = plan;
+    std::vector<std::string> archives;
+    if (keyword == "ADD" && source_fd == context_.get()) {
+      files.sources.clear();
+      for (const auto& src : plan.sources) {
+        if (!src.directory && is_archive(source_fd, src.path))
+          archives.push_back(src.path);
+        else
+          files.sources.push_back(src);
+      }
+    }
     if (use_cache_ && digest.empty()) digest = check(content_digest(source_fd, plan, *ignore));
     snapshot_step(planner, step, s, digest, [&](Stage& st) {
       const CopyOwner owner = owner_of(st.root_fd.get(), step.chown);
-      check(copy_into_root(source_fd, plan, st.root_fd.get(), *ignore, owner));
+      if (!files.sources.empty())
+        check(copy_into_root(source_fd, files, st.root_fd.get(), *ignore, owner));
+      for (const auto& archive : archives)
+        unpack_into(source_fd, archive, st.root_fd.get(), plan.destination);
     });
   }
 

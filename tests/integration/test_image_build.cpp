@@ -329,5 +329,92 @@ TEST_F(ImageBuildTest, AClientThatGoesAwayLeavesNothingBehind) {
   EXPECT_EQ(images().size(), 1u) << images().dump();
 }
 
+TEST_F(ImageBuildTest, UserFromAnArgAndTheBuildContainersOptions) {
+  write("Dockerfile",
+        "FROM base\n"
+        "ARG WHO=nobody\n"
+        "RUN id -u > /tmp/as-default\n"
+        "USER $WHO\n"
+        "RUN id -un > /tmp/as-user && echo \"$FROM_CLI\" > /tmp/env\n");
+  // -u is the build container's default user until USER; -e its environment.
+  auto r = build({"-u", "4321", "-e", "FROM_CLI=cli-value", "-t", "kluser"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(run_in("kluser", {"cat", "/tmp/as-default", "/tmp/as-user", "/tmp/env"}),
+            "4321\nnobody\ncli-value\n");
+  // The image records USER, not the build container's -u or -e.
+  const auto image = inspect("kluser");
+  EXPECT_EQ(image["user"], "nobody");
+  for (const auto& var : image["env"])
+    EXPECT_EQ(var.get<std::string>().rfind("FROM_CLI=", 0), std::string::npos) << var;
+}
+
+TEST_F(ImageBuildTest, FromReplacesTheParentAndSnapshotsAreParents) {
+  write("Dockerfile", "FROM base\nRUN echo first > /first\nRUN echo second > /second\n");
+  auto r = build({"-t", "klparent"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  const auto parent = inspect("klparent");
+  const std::string first_snapshot = parent["instructions"][1][1];
+
+  // FROM IMAGE@SNAPSHOT: the state after the first RUN, without the second.
+  write("Dockerfile", "FROM klparent" + first_snapshot + "\nRUN ls / > /listing\n");
+  r = build({"-t", "klchild"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  const auto listing = run_in("klchild", {"cat", "/listing"});
+  EXPECT_NE(listing.find("first"), std::string::npos) << listing;
+  EXPECT_EQ(listing.find("second"), std::string::npos) << listing;
+
+  // --from overrides the Dockerfile's FROM, with Kleene's message.
+  write("Dockerfile", "FROM nosuchimage\nRUN cat /second\n");
+  r = build({"--from", "klparent", "-t", "klfrom"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_NE(r.out.find("Using user-supplied parent image: 'klparent'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("second"), std::string::npos) << r.out;
+
+  // An image others are built on stays until they are gone; prune removes children first
+  // (the base image too: it has no container).
+  auto removed = api("DELETE", "/images/klparent");
+  EXPECT_EQ(removed.status, 409) << removed.body;
+  auto pruned = api("POST", "/images/prune?all=true");
+  EXPECT_EQ(pruned.status, 200) << pruned.body;
+  EXPECT_EQ(body_of(pruned).size(), 4u) << pruned.body;
+  EXPECT_TRUE(images().empty()) << images().dump();
+  image_id_.clear();
+}
+
+TEST_F(ImageBuildTest, WorkdirAppliesToRunCopyAndCmd) {
+  write("Dockerfile",
+        "FROM base\n"
+        "WORKDIR /srv\n"
+        "WORKDIR app\n"
+        "COPY a.txt .\n"
+        "COPY a.txt sub/\n"
+        "RUN pwd > where && ls sub > sub-listing\n"
+        "CMD [\"cat\", \"where\", \"a.txt\", \"sub-listing\"]\n");
+  write("a.txt", "a\n");
+  auto r = build({"-t", "klworkdir"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(run_in("klworkdir", {}), "/srv/app\na\na.txt\n");
+}
+
+TEST_F(ImageBuildTest, AddUnpacksLocalArchivesAndRefusesUrls) {
+  // An archive made with the busybox tar of the base image itself, in a first build.
+  write("payload/inner/file.txt", "unpacked\n");
+  write("Dockerfile", "FROM base\nADD payload.tar /opt/\nADD plain.txt /opt/plain.txt\n");
+  write("plain.txt", "plain\n");
+  ASSERT_EQ(run_command({"/bin/tar", "-C", (context_ / "payload").string(), "-cf",
+                         (context_ / "payload.tar").string(), "inner"},
+                        test_environment())
+                .exit_code,
+            0);
+  auto r = build({"-t", "kladd"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(run_in("kladd", {"cat", "/opt/inner/file.txt", "/opt/plain.txt"}), "unpacked\nplain\n");
+
+  write("Dockerfile", "FROM base\nADD http://127.0.0.1:1/x /x\n");
+  r = build({"--rm"});
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_NE(r.out.find("only local files and archives"), std::string::npos) << describe(r);
+}
+
 }  // namespace
 }  // namespace kleene::it

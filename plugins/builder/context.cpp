@@ -19,6 +19,10 @@ namespace {
 
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
 
+std::string too_large() {
+  return ".dockerignore is larger than " + std::to_string(kMaxDockerignoreSize >> 20) + " MiB";
+}
+
 int openat2_retry(int dir, const char* path, int flags, uint64_t resolve) {
   open_how how{};
   how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
@@ -132,23 +136,36 @@ bool match_checked(std::string_view p, std::string_view s) {
   return pi == p.size();
 }
 
-// Whether the pattern components match the path components exactly; `**` matches any number
-// of components. Dynamic programming, so hostile patterns stay polynomial.
-bool match_parts(const std::vector<std::string>& pat, std::span<const std::string_view> path) {
-  const std::size_t n = pat.size(), m = path.size();
-  // ok[i][j]: pat[i:] matches path[j:]
-  std::vector<std::vector<char>> ok(n + 1, std::vector<char>(m + 1, 0));
-  ok[n][m] = 1;
-  for (std::size_t i = n; i-- > 0;) {
-    for (std::size_t j = m + 1; j-- > 0;) {
-      if (pat[i] == "**") {
-        ok[i][j] = ok[i + 1][j] || (j < m && ok[i][j + 1]);
-      } else {
-        ok[i][j] = j < m && ok[i + 1][j + 1] && match_checked(pat[i], path[j]);
+// Whether the pattern components match some leading components of the path (one or more):
+// a pattern matching a directory matches everything below it. `**` matches any number of
+// components. One pass over the pattern keeps the set of path positions its prefix can reach
+// (`reach[j]`: pat[:i] matches path[:j]), so a rule costs O(pattern x path) component matches
+// at most, whatever its `**`s, and stops as soon as no position is reachable.
+bool match_leading(const std::vector<std::string>& pat, std::span<const std::string_view> path) {
+  const std::size_t m = path.size();
+  std::vector<char> reach(m + 1, 0), next(m + 1, 0);
+  reach[0] = 1;
+  for (const auto& part : pat) {
+    bool any = false;
+    if (part == "**") {
+      // Zero or more components: every position at or after the first reachable one.
+      char seen = 0;
+      for (std::size_t j = 0; j <= m; ++j) {
+        seen = static_cast<char>(seen | reach[j]);
+        next[j] = seen;
+      }
+      any = seen != 0;
+    } else {
+      next[0] = 0;
+      for (std::size_t j = 0; j < m; ++j) {
+        next[j + 1] = static_cast<char>(reach[j] != 0 && match_checked(part, path[j]));
+        any = any || next[j + 1] != 0;
       }
     }
+    if (!any) return false;
+    reach.swap(next);
   }
-  return ok[0][0] != 0;
+  return std::any_of(reach.begin() + 1, reach.end(), [](char c) { return c != 0; });
 }
 
 std::vector<std::string_view> path_parts(std::string_view path) {
@@ -243,6 +260,7 @@ Result<bool> glob_match(std::string_view pattern, std::string_view name) {
 
 Result<IgnoreRules> IgnoreRules::parse(std::string_view text) {
   IgnoreRules rules;
+  if (text.size() > kMaxDockerignoreSize) return make_error(EFBIG, too_large());
   if (text.starts_with(kBom)) text.remove_prefix(kBom.size());
   for (const auto& raw : split(text, '\n')) {
     std::string_view line = raw;
@@ -269,7 +287,19 @@ Result<IgnoreRules> IgnoreRules::parse(std::string_view text) {
       rule.parts.push_back(std::move(part));
     }
     if (rule.parts.empty()) continue;
-    rule.double_star = std::find(rule.parts.begin(), rule.parts.end(), "**") != rule.parts.end();
+    // `**/**` is `**`: collapsed, a rule of thousands of them costs what one does.
+    rule.parts.erase(std::unique(rule.parts.begin(), rule.parts.end(),
+                                 [](const std::string& a, const std::string& b) {
+                                   return a == "**" && b == "**";
+                                 }),
+                     rule.parts.end());
+    rule.fixed = static_cast<std::size_t>(std::count_if(rule.parts.begin(), rule.parts.end(),
+                                                        [](const auto& p) { return p != "**"; }));
+    rule.double_star = rule.fixed != rule.parts.size();
+    if (rules.rules_.size() == kMaxIgnorePatterns) {
+      return make_error(
+          E2BIG, ".dockerignore has more than " + std::to_string(kMaxIgnorePatterns) + " patterns");
+    }
     rules.has_exceptions_ = rules.has_exceptions_ || rule.exception;
     rules.rules_.push_back(std::move(rule));
   }
@@ -279,27 +309,22 @@ Result<IgnoreRules> IgnoreRules::parse(std::string_view text) {
 bool IgnoreRules::ignored(std::string_view path) const {
   const auto parts = path_parts(path);
   if (parts.empty()) return false;
-  bool ignored = false;
-  for (const auto& rule : rules_) {
-    // A rule matching the path or any of its parents decides; the last one to match wins.
-    if (!rule.double_star) {
+  // A rule matching the path or any of its parents decides; the last one to match wins, so
+  // the rules are tried from the last one and the first match ends the search.
+  for (auto rule = rules_.rbegin(); rule != rules_.rend(); ++rule) {
+    // Each component other than `**` takes one path component.
+    if (rule->fixed > parts.size()) continue;
+    bool match = true;
+    if (!rule->double_star) {
       // Without `**` only the prefix of the rule's length can match.
-      const std::size_t n = rule.parts.size();
-      if (n > parts.size()) continue;
-      bool match = true;
-      for (std::size_t i = 0; i < n && match; ++i)
-        match = match_checked(rule.parts[i], parts[i]);
-      if (match) ignored = !rule.exception;
-      continue;
+      for (std::size_t i = 0; i < rule->parts.size() && match; ++i)
+        match = match_checked(rule->parts[i], parts[i]);
+    } else {
+      match = match_leading(rule->parts, parts);
     }
-    for (std::size_t len = 1; len <= parts.size(); ++len) {
-      if (match_parts(rule.parts, std::span(parts).first(len))) {
-        ignored = !rule.exception;
-        break;
-      }
-    }
+    if (match) return !rule->exception;
   }
-  return ignored;
+  return false;
 }
 
 bool IgnoreRules::may_include_below(std::string_view path) const {
@@ -335,7 +360,7 @@ Result<IgnoreRules> load_dockerignore(int context_fd) {
     if (n < 0) return errno_error("read .dockerignore");
     if (n == 0) break;
     text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > (16u << 20)) return make_error(EFBIG, ".dockerignore is too large");
+    if (text.size() > kMaxDockerignoreSize) return make_error(EFBIG, too_large());
   }
   return IgnoreRules::parse(text);
 }

@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <span>
 #include <string>
 #include <string_view>
@@ -27,7 +28,13 @@ namespace kleene::builder {
 // .dockerignore with Docker's semantics: `#` comment lines, blank lines skipped, patterns
 // relative to the context root (a leading `/` dropped, cleaned like filepath.Clean), `**` for
 // any number of directories, `!` exceptions, the last matching rule wins, and a pattern that
-// matches a directory matches everything below it.
+// matches a directory matches everything below it. Deciding a path costs at most (rule
+// components x path components) component matches per rule, whatever the `**`s.
+// Bounds on a .dockerignore: EFBIG ".dockerignore is larger than 1 MiB", E2BIG
+// ".dockerignore has more than 10000 patterns".
+inline constexpr std::size_t kMaxDockerignoreSize = std::size_t{1} << 20;
+inline constexpr std::size_t kMaxIgnorePatterns = 10'000;
+
 class IgnoreRules {
  public:
   [[nodiscard]] static Result<IgnoreRules> parse(std::string_view text);
@@ -44,6 +51,7 @@ class IgnoreRules {
  private:
   struct Rule {
     std::vector<std::string> parts;
+    std::size_t fixed = 0;  // components other than `**`: the least a match needs
     bool exception = false;
     bool double_star = false;
   };

@@ -2,6 +2,7 @@
 // root without leaving it, and the content digest. Data on a tmpfs under /dev/shm.
 #include "builder/context.hpp"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -120,6 +121,65 @@ TEST(DockerIgnore, HostilePatternsStayCheap) {
   EXPECT_TRUE(r.ignored(deep + "x"));
   EXPECT_FALSE(r.ignored(std::string(300, 'a')));
   EXPECT_TRUE(r.ignored(std::string(300, 'a') + "y"));
+}
+
+// Thousands of `**` and deep paths decide at once (the matcher once took 16 s for 200 `**` on
+// one path; the ctest timeout catches a return of that).
+TEST(DockerIgnore, ThousandsOfDoubleStarsAgainstADeepPath) {
+  std::string stars;
+  for (int i = 0; i < 10'000; ++i)
+    stars += "**/";
+  std::string deep;
+  for (int i = 0; i < 999; ++i)
+    deep += "d/";
+  const auto r = rules(stars + "x\n" + stars + "\n");
+  EXPECT_TRUE(r.ignored(deep + "x"));
+  EXPECT_TRUE(r.ignored(deep + "z"));  // the second rule, `**` alone, matches everything
+  const auto only_x = rules(stars + "x\n");
+  EXPECT_FALSE(only_x.ignored(deep + "z"));
+  EXPECT_TRUE(only_x.ignored(deep + "x/below"));
+
+  // `**` between components that each take one: every split of the path is a candidate.
+  std::string alternating;
+  for (int i = 0; i < 500; ++i)
+    alternating += "**/d/";
+  const auto alt = rules(alternating + "x\n");
+  EXPECT_TRUE(alt.ignored(deep + "x"));
+  EXPECT_FALSE(alt.ignored(deep + "y"));
+  EXPECT_FALSE(alt.ignored("d/d/x"));  // fewer components than the rule needs
+  // With an exception after it: the last matching rule still wins.
+  const auto keep = rules(alternating + "x\n!**/d/x\n");
+  EXPECT_FALSE(keep.ignored(deep + "x"));
+}
+
+TEST(DockerIgnore, DoubleStarRunsAreOneDoubleStar) {
+  const auto r = rules("a/**/**/**/b\n**/**/c\nd/**/**\ne/**/**/..\n");
+  EXPECT_TRUE(r.ignored("a/b"));
+  EXPECT_TRUE(r.ignored("a/x/y/b"));
+  EXPECT_FALSE(r.ignored("a/x/y/z"));
+  EXPECT_TRUE(r.ignored("c"));
+  EXPECT_TRUE(r.ignored("x/y/c"));
+  EXPECT_TRUE(r.ignored("d/x"));
+  EXPECT_TRUE(r.ignored("e/x"));  // filepath.Clean: e/**/**/.. is e/**
+}
+
+TEST(DockerIgnore, SizeAndPatternCountAreBounded) {
+  std::string big(kMaxDockerignoreSize + 1, '#');
+  auto too_big = IgnoreRules::parse(big);
+  ASSERT_FALSE(too_big.has_value());
+  EXPECT_EQ(too_big.error().code, EFBIG);
+  EXPECT_EQ(too_big.error().message, ".dockerignore is larger than 1 MiB");
+
+  std::string many;
+  for (std::size_t i = 0; i < kMaxIgnorePatterns; ++i)
+    many += "p" + std::to_string(i) + "\n";
+  auto at_limit = IgnoreRules::parse(many + "# comments and blank lines do not count\n\n");
+  ASSERT_TRUE(at_limit.has_value());
+  EXPECT_TRUE(at_limit->ignored("p9999"));
+  auto over = IgnoreRules::parse(many + "one-more\n");
+  ASSERT_FALSE(over.has_value());
+  EXPECT_EQ(over.error().code, E2BIG);
+  EXPECT_EQ(over.error().message, ".dockerignore has more than 10000 patterns");
 }
 
 // Arbitrary patterns and names: errors or answers, never a crash (run under ASan in CI).
@@ -490,6 +550,13 @@ TEST_F(ContextTest, LoadDockerignoreFromTheContext) {
   fs::remove(ctx(".dockerignore"));
   fs::create_symlink("/etc/passwd", ctx(".dockerignore"));
   EXPECT_FALSE(load_dockerignore(ctx_.get()).has_value());
+  fs::remove(ctx(".dockerignore"));
+  write(ctx(".dockerignore"), std::string(kMaxDockerignoreSize, '#'));
+  EXPECT_TRUE(load_dockerignore(ctx_.get()).has_value());
+  write(ctx(".dockerignore"), std::string(kMaxDockerignoreSize + 1, '#'));
+  auto big = load_dockerignore(ctx_.get());
+  ASSERT_FALSE(big.has_value());
+  EXPECT_EQ(big.error().message, ".dockerignore is larger than 1 MiB");
 }
 
 TEST_F(ContextTest, DigestIsStableAndFollowsContentModeNamesAndLinks) {

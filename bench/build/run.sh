@@ -1,0 +1,408 @@
+#!/usr/bin/env bash
+# Image builds: `klee build` of a 10-step Dockerfile in three cases, each RUNS times:
+#   cold       --no-cache: every step runs
+#   unchanged  the same Dockerfile and context again: every step a cache hit (target ≤ 1 s)
+#   last-run   the last RUN step changed before each build: the steps before it are cache hits,
+#              that RUN runs, and the CMD after it
+# with the median, min and max of each; beside it `docker build` of the same Dockerfile on the
+# same busybox rootfs, only if a docker engine is running already (`docker info` answers): this
+# script never installs or starts one.
+#
+# The bench never uses the host's kleened or pool: it starts its own kleened inside a network
+# namespace it creates (kl-bench-build; a build container's default driver is `host`, which is
+# then that namespace), with its state on tmpfs and its datasets on a throw-away file-backed
+# pool kl-bench-build (1 GB sparse, on tmpfs, kept out of zpool.cache) made by `kleened init`,
+# and removes all of it on exit (kleened, pool, namespace, files), then checks that nothing named
+# kl-bench-build is left. Where the kernel has no ZFS and no zfs-fuse answers, `kleened init`
+# starts zfs-fuse (which imports the pools of its zpool.cache, the host's zroot among them);
+# the bench takes the test suite's lock for it (/tmp/kleene-test-zfs.lock) and stops it on exit
+# unless pools other than those it imported by itself were made on it meanwhile.
+#   usage: sudo bench/build/run.sh [RUNS]        (RUNS: default 5)
+# Binaries: KLEENED, KLEE, KEEPER, PLUGIN_DIR (default: the build tree build/ if it has them,
+# else the installed ones). Writes bench/results/build-<date>.md; KLEENED_LOG=PATH keeps the
+# bench kleened's log there.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+runs="${1:-5}"
+build="${repo}/build"
+if [[ -x "${build}/core/daemon/kleened" ]]; then
+  kleened="${KLEENED:-${build}/core/daemon/kleened}"
+  klee="${KLEE:-${build}/cli/klee}"
+  keeper="${KEEPER:-${build}/core/runtime/keeper/kleene-keeper}"
+  plugin_dir="${PLUGIN_DIR:-${build}/plugins}"
+else
+  kleened="${KLEENED:-/usr/local/bin/kleened}"
+  klee="${KLEE:-/usr/local/bin/klee}"
+  keeper="${KEEPER:-/usr/local/libexec/kleene/kleene-keeper}"
+  plugin_dir="${PLUGIN_DIR:-/usr/local/lib/kleene/plugins}"
+fi
+out_dir="${repo}/bench/results"
+stamp="$(date -u +%Y-%m-%d)"
+report="${out_dir}/build-${stamp}.md"
+name=kl-bench-build
+ns="${name}"
+pool="${name}"
+cases=(cold unchanged last-run)
+test_lock=/tmp/kleene-test-zfs.lock
+test_record=/tmp/kleene-test-zfs-fuse.pid
+zfs_fuse_pidfile=/var/run/zfs-fuse.pid
+
+fail() {
+  echo "error: $*" >&2
+  exit 1
+}
+# Without kernel ZFS, zfs-fuse deadlocks under concurrent commands: run zfs and zpool under
+# kleened's command lock (storage-zfs's command_lock), as every kleened on the machine does.
+serial() {
+  if [[ -e /dev/zfs ]]; then
+    "$@"
+  else
+    flock -w 300 /run/kleene-zfs-fuse.lock "$@"
+  fi
+}
+zpool_answers() { serial zpool list -H -o name >/dev/null 2>&1; }
+# A live zfs-fuse (not a zombie waiting for PID 1 to reap it) with this PID.
+is_zfs_fuse() {
+  local stat
+  [[ "$1" =~ ^[0-9]+$ ]] && stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  [[ "${stat}" == *"(zfs-fuse) "* && "${stat##*) }" != Z* ]]
+}
+
+[[ ${EUID} -eq 0 ]] || fail "run as root (network namespaces, ZFS)"
+[[ "${runs}" =~ ^[1-9][0-9]*$ ]] || fail "RUNS must be a positive number, not '${runs}'"
+for bin in "${kleened}" "${klee}" "${keeper}"; do
+  [[ -x "${bin}" ]] || fail "${bin} not found or not executable (set KLEENED, KLEE, KEEPER)"
+done
+for plugin in storage-zfs builder; do
+  [[ -f "${plugin_dir}/${plugin}.so" ]] || fail "${plugin_dir}/${plugin}.so not found (set PLUGIN_DIR)"
+done
+command -v nsenter >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq util-linux >/dev/null
+
+# Leftovers of a run that was killed hard: refuse rather than guess whose they are.
+if grep -q "^${ns}\b" <<<"$(ip netns list)" || serial zpool list -H -o name "${pool}" >/dev/null 2>&1; then
+  fail "${name} exists already (a previous run did not clean up): remove it with
+  ip netns pids ${ns}   # stop these first
+  zpool destroy ${pool}; ip netns del ${ns}"
+fi
+
+# docker only if an engine answers already.
+docker=""
+if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+  docker=docker
+  docker image inspect "${name}-base" >/dev/null 2>&1 &&
+    fail "docker image ${name}-base exists already (a previous run did not clean up): docker rmi ${name}-base"
+fi
+
+# State on tmpfs; everything is removed on exit, in the reverse order of its making.
+work="$(mktemp -d "/dev/shm/${name}.XXXXXX")"
+sock="${work}/k.sock"
+pidfile="${work}/k.pid"
+made_ns=""
+made_daemon=""
+made_pool=""
+made_docker=""
+fuse_pid=""   # a zfs-fuse that `kleened init` started for the bench
+fuse_pools="" # the pools that zfs-fuse imported by itself
+tl=""         # the fd of the test suite's lock while it is held
+k() { "${klee}" --host "http://${sock}" "$@"; }
+
+# After the pool is gone: stop the zfs-fuse the bench started if no pool is left but those it
+# imported by itself at start-up (from its zpool.cache, e.g. the host's zroot: they were not
+# imported before, as nothing served ZFS). Call with the test lock held.
+stop_zfs_fuse_if_idle() {
+  [[ -n "${fuse_pid}" ]] || return 0
+  is_zfs_fuse "${fuse_pid}" || return 0
+  local pools extra
+  pools="$(serial zpool list -H -o name 2>/dev/null)" || return 0
+  extra="$(comm -23 <(sort <<<"${pools}") <(sort <<<"${fuse_pools}") | grep . || true)"
+  if [[ -n "${extra}" ]]; then
+    echo "note: zfs-fuse (PID ${fuse_pid}) stays for the pools made on it since: $(tr "\n" " " <<<"${extra}")" >&2
+    return 0
+  fi
+  [[ "$(cat "${test_record}" 2>/dev/null)" == "${fuse_pid}" ]] && rm -f "${test_record}"
+  kill -TERM "${fuse_pid}" 2>/dev/null || return 0
+  # It daemonized (not our child): poll for its exit; zfs-fuse takes a few seconds.
+  local i
+  for i in {1..150}; do
+    is_zfs_fuse "${fuse_pid}" || return 0
+    sleep 0.1
+  done
+  echo "error: zfs-fuse (PID ${fuse_pid}) did not exit within 15 s" >&2
+}
+
+cleanup() {
+  set +e
+  if [[ -n "${made_docker}" ]]; then
+    # The bench's images carry its label; the base image was imported under its name.
+    docker image prune -af --filter "label=${name}=1" >/dev/null 2>&1
+    docker rmi -f "${name}" "${name}-base" >/dev/null 2>&1
+  fi
+  if [[ -n "${made_daemon}" ]]; then
+    local pid
+    pid="$(cat "${pidfile}" 2>/dev/null)"
+    # kleened holds an flock on its pidfile until it exits: open it before the SIGTERM and
+    # wait for the lock (the file is unlinked on exit, the open descriptor still works).
+    if [[ "${pid}" =~ ^[0-9]+$ ]] && exec {lock}<"${pidfile}"; then
+      kill -TERM "${pid}"
+      flock -w 30 "${lock}" || echo "error: kleened (PID ${pid}) did not exit within 30 s" >&2
+      exec {lock}<&-
+    fi
+  fi
+  if [[ -n "${made_pool}" ]]; then
+    # (held already when kleened init failed: a second flock of our own would wait forever)
+    if [[ -z "${tl}" ]]; then
+      exec {tl}>>"${test_lock}"
+      flock "${tl}"
+    fi
+    # zfs-fuse answers "dataset is busy" for a while after an unmount: retry as kleened does.
+    local attempt delay=0.1
+    for attempt in {1..12}; do
+      serial zpool list -H -o name "${pool}" >/dev/null 2>&1 || break
+      if ((attempt == 12)); then
+        serial zpool destroy -f "${pool}"
+        break
+      fi
+      serial zpool destroy "${pool}" 2>/dev/null && break
+      sleep "${delay}"
+      delay="$(awk -v d="${delay}" 'BEGIN {print (d * 2 < 1) ? d * 2 : 1}')"
+    done
+    stop_zfs_fuse_if_idle
+    exec {tl}>&-
+    tl=""
+  fi
+  [[ -n "${made_ns}" ]] && ip netns del "${ns}"
+  [[ -n "${KLEENED_LOG:-}" && -f "${work}/k.log" ]] && cp "${work}/k.log" "${KLEENED_LOG}"
+  # Nothing may be mounted below the work dir any more; never delete through a mount.
+  if grep -q " ${work}[/ ]" /proc/self/mountinfo; then
+    echo "error: still mounted below ${work}; left in place" >&2
+  else
+    rm -rf --one-file-system "${work}"
+  fi
+
+  local left=""
+  grep -q "^${ns}\b" <<<"$(ip netns list)" && left+=" netns"
+  serial zpool list -H -o name "${pool}" >/dev/null 2>&1 && left+=" pool"
+  grep -q " /dev/shm/${name}\." /proc/self/mountinfo && left+=" mount"
+  if [[ -n "${left}" ]]; then
+    echo "error: ${name} left behind:${left}" >&2
+    exit 1
+  fi
+}
+trap cleanup EXIT
+
+ip netns add "${ns}"
+made_ns=1
+ip -n "${ns}" link set lo up
+
+cat >"${work}/kleened.yaml" <<EOF
+# kleened of bench/build/run.sh: private network namespace ${ns}, state on tmpfs, a
+# throw-away pool on a sparse file on tmpfs.
+kleene_root: ${pool}/kleene
+api_listening_sockets:
+  - address: http://${sock}
+log_file: ${work}/k.log
+log_level: ${KLEENED_LOG_LEVEL:-info}
+plugin_dirs:
+  - ${plugin_dir}
+keeper_path: ${keeper}
+run_dir: ${work}/run
+pidfile: ${pidfile}
+metadata_db: ${work}/m.sqlite
+stop_timeout: 2
+plugins:
+  zfs:
+    pool_file: ${work}/pool.img
+    pool_size: 1G
+    pool_mountpoint: ${work}/mnt
+    pool_cachefile: none
+    zfs_fuse_pidfile: ${zfs_fuse_pidfile}
+EOF
+
+# The pool (and zfs-fuse if nothing answers), under the test suite's lock.
+exec {tl}>>"${test_lock}"
+flock "${tl}"
+zfs_before=""
+[[ -e /dev/zfs ]] || ! zpool_answers || zfs_before=1
+made_pool=1
+if ! "${kleened}" init --config "${work}/kleened.yaml" >"${work}/init.log" 2>&1; then
+  cat "${work}/init.log" >&2
+  fail "kleened init failed"
+fi
+if [[ ! -e /dev/zfs && -z "${zfs_before}" ]]; then
+  # Started by init: recorded like a test pool's (the last test pool to go stops it), and
+  # stopped on exit if only the pools it imported by itself are left.
+  fuse_pid="$(cat "${zfs_fuse_pidfile}" 2>/dev/null || true)"
+  if is_zfs_fuse "${fuse_pid}"; then
+    fuse_pools="$(serial zpool list -H -o name | grep -vx "${pool}" || true)"
+    is_zfs_fuse "$(cat "${test_record}" 2>/dev/null || true)" || echo "${fuse_pid}" >"${test_record}"
+  else
+    fuse_pid=""
+  fi
+fi
+exec {tl}>&-
+tl=""
+
+# --daemon returns once the socket listens and storage is open.
+made_daemon=1
+if ! nsenter --net="/run/netns/${ns}" "${kleened}" --config "${work}/kleened.yaml" --daemon; then
+  tail -n 20 "${work}/k.log" >&2 2>/dev/null || true
+  fail "kleened did not start (its log is above; the temp dir is removed on exit)"
+fi
+daemon_pid="$(cat "${pidfile}")"
+[[ "$(stat -L -c %i "/proc/${daemon_pid}/ns/net")" == "$(stat -L -c %i "/run/netns/${ns}")" ]] ||
+  fail "kleened (PID ${daemon_pid}) is not in network namespace ${ns}"
+
+bash "${repo}/tests/fixtures/make-busybox-rootfs" "${work}/rootfs.tar.gz" >/dev/null
+k image create -t base fetch "file://${work}/rootfs.tar.gz" >/dev/null
+
+# The context: a few files to COPY, and a Dockerfile of 10 steps whose last RUN (step 9) has a
+# marker the last-run case replaces before each build.
+ctx="${work}/ctx"
+mkdir -p "${ctx}/conf"
+head -c 65536 /dev/urandom | base64 >"${ctx}/data.txt"
+printf 'first\n' >"${ctx}/a.txt"
+printf 'second\n' >"${ctx}/b.txt"
+for i in 1 2 3 4; do printf 'key%s=value%s\n' "${i}" "${i}" >"${ctx}/conf/${i}.conf"; done
+dockerfile() { # FROM image, marker of the last RUN
+  cat <<EOF
+FROM $1
+ENV BENCH_STAGE=build GREETING="hello from the build bench"
+WORKDIR /app
+COPY a.txt b.txt data.txt ./
+COPY conf/ ./conf/
+RUN echo "\$GREETING" > greeting.txt && cat a.txt b.txt > ab.txt
+RUN mkdir -p gen && for i in 1 2 3 4 5 6 7 8 9 10; do echo "\$i" > "gen/\$i"; done
+RUN cat conf/*.conf | sort > conf.all && wc -c data.txt > data.size
+RUN echo "$2" > /app/last.txt
+CMD ["cat", "/app/last.txt"]
+EOF
+}
+dockerfile base initial >"${ctx}/Dockerfile"
+[[ "$(grep -c . "${ctx}/Dockerfile")" -eq 10 ]] || fail "the Dockerfile does not have 10 steps"
+
+# One build, timed in ms; its output in ${work}/last.out; fails the bench if the build fails.
+timed() {
+  local t0 t1
+  t0="$(date +%s%N)"
+  if ! "$@" >"${work}/last.out" 2>&1; then
+    tail -n 30 "${work}/last.out" >&2
+    fail "build failed: $*"
+  fi
+  t1="$(date +%s%N)"
+  awk -v a="${t0}" -v b="${t1}" 'BEGIN {printf "%.1f\n", (b - a) / 1e6}'
+}
+# A sample file holds one time a line.
+stats() { # file -> "median min max"
+  sort -n "$1" | awk '{v[NR] = $1} END {
+    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    printf "%.0f %.0f %.0f", m, v[1], v[NR]}'
+}
+
+# The three cases with the build command after `--` (the context is added last), the
+# Dockerfile FROM `from-image`; times in ${work}/<engine>-<case>.ms, the last output of each
+# case in ${work}/<engine>-<case>.out.
+bench_engine() { # engine from-image -- build command...
+  local engine="$1" from="$2" i
+  shift 3
+  local -a cmd=("$@")
+  : >"${work}/${engine}-cold.ms"
+  : >"${work}/${engine}-unchanged.ms"
+  : >"${work}/${engine}-last-run.ms"
+  dockerfile "${from}" initial >"${ctx}/Dockerfile"
+  for ((i = 1; i <= runs; i++)); do
+    timed "${cmd[@]}" --no-cache "${ctx}" >>"${work}/${engine}-cold.ms"
+  done
+  cp "${work}/last.out" "${work}/${engine}-cold.out"
+  # The image of the last cold build is in the cache: every build from here on hits it.
+  for ((i = 1; i <= runs; i++)); do
+    timed "${cmd[@]}" "${ctx}" >>"${work}/${engine}-unchanged.ms"
+  done
+  cp "${work}/last.out" "${work}/${engine}-unchanged.out"
+  for ((i = 1; i <= runs; i++)); do
+    dockerfile "${from}" "changed ${i} $(date +%s%N)" >"${ctx}/Dockerfile"
+    timed "${cmd[@]}" "${ctx}" >>"${work}/${engine}-last-run.ms"
+  done
+  cp "${work}/last.out" "${work}/${engine}-last-run.out"
+  dockerfile "${from}" initial >"${ctx}/Dockerfile"
+}
+
+echo "klee build: ${runs} runs of each case" >&2
+bench_engine klee base -- "${klee}" --host "http://${sock}" build -t "${name}"
+
+# Where the time of a build goes: the time at which each output line arrives, for one build of
+# each case.
+timeline() {
+  local t0 t1 line
+  t0="$(date +%s%N)"
+  "$@" 2>&1 | while IFS= read -r line; do
+    t1="$(date +%s%N)"
+    printf '%5d ms  %s\n' "$(((t1 - t0) / 1000000))" "${line}"
+  done
+  t1="$(date +%s%N)"
+  printf '%5d ms  (klee exited)\n' "$(((t1 - t0) / 1000000))"
+}
+kb=("${klee}" --host "http://${sock}" build -t "${name}")
+timeline "${kb[@]}" --no-cache "${ctx}" >"${work}/timeline-cold.txt"
+timeline "${kb[@]}" "${ctx}" >"${work}/timeline-unchanged.txt"
+dockerfile base "timeline $(date +%s%N)" >"${ctx}/Dockerfile"
+timeline "${kb[@]}" "${ctx}" >"${work}/timeline-last-run.txt"
+
+# What the image does: the last build's CMD prints its marker.
+k run --name "${name}-check" --network host "${name}" >"${work}/run.out" 2>&1 || true
+# (the timeline's last-run build left its marker)
+k container rm -f "${name}-check" >/dev/null 2>&1 || true
+image_check="$(grep -c '^timeline ' "${work}/run.out" || true)"
+
+docker_line="docker: not available"
+if [[ -n "${docker}" ]]; then
+  echo "docker build: ${runs} runs of each case" >&2
+  made_docker=1
+  docker import "${work}/rootfs.tar.gz" "${name}-base" >/dev/null
+  bench_engine docker "${name}-base" -- docker build --label "${name}=1" -t "${name}"
+  docker_line="docker: $(docker version --format '{{.Server.Version}}' 2>/dev/null), $(docker info --format '{{.Driver}}' 2>/dev/null) storage driver"
+fi
+echo "${docker_line}" >&2
+
+# Kleene's and docker's legacy builder's "Using cache", BuildKit's "CACHED".
+hits() { grep -cE 'Using cache|CACHED' "$1" || true; }
+verdict() { awk -v v="$1" 'BEGIN {print (v <= 1000) ? "met" : "missed"}'; }
+
+mkdir -p "${out_dir}"
+{
+  echo "# Image build — ${stamp}"
+  echo
+  echo "Host: $(uname -srm), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); kleene $(git -C "${repo}" rev-parse --short HEAD);"
+  echo "a private kleened in network namespace ${ns} on a throw-away pool (zfs-fuse unless /dev/zfs); ${runs} runs of each case;"
+  echo "times are the wall time of the whole \`klee build\` / \`docker build\` command, in ms."
+  echo "${docker_line}."
+  echo
+  echo "| case | engine | median | min | max | cache hits in the last build |"
+  echo "|---|---|---:|---:|---:|---:|"
+  for c in "${cases[@]}"; do
+    for e in klee ${docker}; do
+      read -r med min max <<<"$(stats "${work}/${e}-${c}.ms")"
+      echo "| ${c} | ${e} | ${med} | ${min} | ${max} | $(hits "${work}/${e}-${c}.out") |"
+    done
+  done
+  read -r med _ _ <<<"$(stats "${work}/klee-unchanged.ms")"
+  echo
+  echo "Unchanged rebuild (every step from the cache): median ${med} ms, target ≤ 1 s: $(verdict "${med}")."
+  echo "The image of the last build runs its CMD: $([[ "${image_check}" -ge 1 ]] && echo yes || echo "no ($(head -c 200 "${work}/run.out"))")."
+  echo
+  echo "The Dockerfile (the last RUN's marker is replaced before each last-run build):"
+  echo
+  echo '```dockerfile'
+  cat "${ctx}/Dockerfile"
+  echo '```'
+  echo
+  for c in "${cases[@]}"; do
+    echo "One more ${c} \`klee build\` (run after the timed ones), with the time each line arrived:"
+    echo
+    echo '```'
+    cat "${work}/timeline-${c}.txt"
+    echo '```'
+    echo
+  done
+} >"${report}"
+cat "${report}"

@@ -504,7 +504,8 @@ void build(ApiContext& context, WsSession& ws) {
   // The client leaving cancels the build and stops its running step.
   std::thread watcher([&] {
     while (!done.load()) {
-      auto frame = ws.read(std::chrono::milliseconds(200));
+      // Short: the build's end waits for this read to time out before it closes the socket.
+      auto frame = ws.read(std::chrono::milliseconds(20));
       if (!frame && frame.error().code == ETIMEDOUT) continue;
       if (frame && *frame) continue;  // the client has nothing to say during a build
       if (done.load()) return;

@@ -499,8 +499,8 @@ class Build {
 
   json fail(BuildPlanner& planner, const std::string& message) {
     try {
-      emit(message);
-    } catch (const std::exception&) {  // the client may be gone
+      (void)call("emit", {{"data", message}});  // also when quiet: klee shows why
+    } catch (const std::exception&) {           // the client may be gone
     }
     std::string snapshot = planner.last_snapshot();
     if (!cleanup_ && last_stage_ && !cancelled(message)) {

@@ -10,6 +10,7 @@
 #include <boost/program_options/value_semantic.hpp>
 
 #include "commands/all.hpp"
+#include "commands/build_context.hpp"
 #include "commands/container_common.hpp"
 #include "transport/ws_connection.hpp"
 
@@ -116,7 +117,9 @@ class BuildSession {
   BuildSession(const Endpoint& endpoint, BuildHandlers handlers)
       : handlers_(std::move(handlers)), conn_(endpoint) {}
 
-  kleene::Result<BuildResult> run(std::string_view config) {
+  // `upload`: the context directory and Dockerfile to send after the config (context_upload).
+  kleene::Result<BuildResult> run(
+      std::string_view config, const std::optional<std::pair<std::string, std::string>>& upload) {
     TRY(conn_.connect("/images/build", std::chrono::seconds(30)));
     if (handlers_.handle_signals) {
       conn_.signals().add(SIGINT);
@@ -124,7 +127,30 @@ class BuildSession {
       wait_for_signal();
     }
     std::string first;
-    if (auto ec = conn_.start(config, first)) return finish(ec);
+    std::optional<kleene::Error> upload_failure;
+    std::function<error_code()> send_context;
+    if (upload) {
+      send_context = [&]() -> error_code {
+        error_code failed;
+        auto packed = pack_context(upload->first, upload->second,
+                                   [&](std::string_view chunk) -> kleene::Result<void> {
+                                     failed = conn_.send_binary(chunk);
+                                     if (failed)
+                                       return kleene::make_error(EPIPE, "the connection ended");
+                                     return {};
+                                   });
+        if (failed) return failed;
+        if (!packed) {
+          upload_failure = packed.error();
+          return make_error_code(boost::system::errc::operation_canceled);
+        }
+        return conn_.send_binary("");  // the end of the context
+      };
+    }
+    if (auto ec = conn_.start(config, first, send_context)) {
+      if (upload_failure) return std::unexpected(*upload_failure);
+      return finish(ec);
+    }
     if (is_ws_message(first, "starting")) {
       result_.started = true;
       result_.starting = parse_ws_message(first);
@@ -261,6 +287,13 @@ int run(const Context& ctx, const po::variables_map& vm) {
   auto endpoint = make_endpoint(ctx.client.settings());
   if (!endpoint) return ctx.fail(endpoint.error());
 
+  // kleened on another machine cannot read PATH: klee sends it (docs/api.md, images/build).
+  std::optional<std::pair<std::string, std::string>> upload;
+  if (vm["upload"].as<bool>() || !endpoint->url.unix_socket) {
+    upload.emplace((*config)["context"].get<std::string>(), vm["file"].as<std::string>());
+    (*config)["context"] = "";
+    (*config)["context_upload"] = true;
+  }
   const bool quiet = vm["quiet"].as<bool>();
   BuildPrinter printer(ctx.out, ctx.color, quiet);
   BuildHandlers handlers{
@@ -275,7 +308,7 @@ int run(const Context& ctx, const po::variables_map& vm) {
   const auto text = config->dump();
   auto result = visit_stream_type(*endpoint, [&]<typename S>(Tag<S>) {
     BuildSession<S> session(*endpoint, std::move(handlers));
-    return session.run(text);
+    return session.run(text, upload);
   });
   if (!result) {
     printer.end_line();
@@ -313,6 +346,9 @@ void add_options(po::options_description& desc) {
       "build-arg", list(),
       "Set build-time variables (e.g. `--build-arg FIRST=hello --build-arg SECOND=world`)")(
       "no-cache", po::bool_switch(), "Do not use the build cache: run every step again")(
+      "upload", po::bool_switch(),
+      "Send the build context (PATH, less what .dockerignore excludes) to kleened instead of "
+      "its path; klee does this by itself when kleened is reached over TCP.")(
       "user,u", text(),
       "Default user of the build container. 'USER' instructions override it; if neither is "
       "set, the user of the parent image is used.")(

@@ -102,15 +102,31 @@ class WsConnection {
 
   // Sends `config` as a text frame and reads the server's first frame into `first`. An error
   // code when the connection ended before (close() says how).
-  error_code start(std::string_view config, std::string& first) {
+  // `after_config` runs between the two (a build context upload sends its frames there).
+  error_code start(std::string_view config, std::string& first,
+                   const std::function<error_code()>& after_config = {}) {
     ws_->text(true);
     auto ec = run_step(ioc_, [&](auto h) { ws_->async_write(asio::buffer(config), std::move(h)); });
     if (ec) return ec;
+    if (after_config) {
+      ec = after_config();
+      if (ec) return ec;
+    }
     ec = run_step(ioc_, [&](auto h) { ws_->async_read(buffer_, std::move(h)); });
     if (ec) return ec;
     first = beast::buffers_to_string(buffer_.data());
     buffer_.consume(buffer_.size());
     return {};
+  }
+
+  // One binary frame, written before anything is read (a build context upload).
+  error_code send_binary(std::string_view data) {
+    ws_->binary(true);
+    auto ec = run_step(ioc_, [&](auto h) {
+      ws_->async_write(asio::buffer(data.data(), data.size()), std::move(h));
+    });
+    ws_->text(true);
+    return ec;
   }
 
   // stdin_fd for the session to read, through a StdinReader; null when it cannot be read.

@@ -8,10 +8,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include "api/build_context.hpp"
 #include "api/container_env.hpp"
 #include "api/context.hpp"
 #include "api/router.hpp"
 #include "api/websocket.hpp"
+#include "config/config.hpp"
 #include "container/networking.hpp"
 #include "container/service.hpp"
 #include "container/utf8.hpp"
@@ -373,6 +375,7 @@ struct BuildRequest {
   container::ContainerConfig container_config;
   std::vector<network::EndPointConfig> networks;
   bool quiet = false;
+  bool upload = false;  // the context comes in the WebSocket (docs/api.md, images/build)
 };
 
 std::optional<std::string> parse_request(const json& raw, BuildRequest& out) {
@@ -404,6 +407,9 @@ std::optional<std::string> parse_request(const json& raw, BuildRequest& out) {
   if (!cleanup) return std::string("cleanup: Invalid boolean");
   const auto no_cache = flag("no_cache", false);
   if (!no_cache) return std::string("no_cache: Invalid boolean");
+  const auto upload = flag("context_upload", false);
+  if (!upload) return std::string("context_upload: Invalid boolean");
+  out.upload = *upload;
   json buildargs = raw.value("buildargs", json::object());
   if (buildargs.is_null()) buildargs = json::object();
   if (!buildargs.is_object()) return std::string("buildargs: Invalid object");
@@ -487,6 +493,23 @@ void build(ApiContext& context, WsSession& ws) {
   if (builder == nullptr) {
     (void)ws.close_error("no image builder plugin is loaded");
     return;
+  }
+
+  // An uploaded context lives in a private directory for as long as the build.
+  std::optional<UploadedContext> uploaded;
+  if (request.upload) {
+    // Next to the metadata store: on disk (a context can be gigabytes; /run is often tmpfs).
+    const std::filesystem::path db = context.config != nullptr
+                                         ? context.config->metadata_db
+                                         : std::filesystem::path("/var/lib/kleene/metadata.sqlite");
+    const auto parent = db.parent_path() / "build-contexts";
+    auto received = receive_context(ws, parent.string());
+    if (!received) {
+      (void)ws.close_error("build context upload failed: " + received.error().message);
+      return;
+    }
+    uploaded.emplace(std::move(*received));
+    request.plugin_request["context"] = uploaded->path();
   }
 
   Build build;

@@ -416,5 +416,37 @@ TEST_F(ImageBuildTest, AddUnpacksLocalArchivesAndRefusesUrls) {
   EXPECT_NE(r.out.find("only local files and archives"), std::string::npos) << describe(r);
 }
 
+TEST_F(ImageBuildTest, TheBuildContainerTakesNetworkDriverAndJailParameters) {
+  // -l disabled: the steps run in a network namespace of their own with only lo.
+  write("Dockerfile",
+        "FROM base\n"
+        "RUN tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' > /interfaces\n");
+  auto r = build({"-l", "disabled", "-t", "klnet"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(run_in("klnet", {"cat", "/interfaces"}), "lo\n");
+  // An unknown jail parameter fails the build before any step runs, with the container's
+  // message.
+  r = build({"--rm", "-J", "no.such.param"});
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_NE((r.out + r.err).find("no.such.param"), std::string::npos) << describe(r);
+  EXPECT_TRUE(containers().empty()) << containers().dump();
+}
+
+TEST_F(ImageBuildTest, AnUploadedContextBuildsTheSame) {
+  // --upload sends PATH as a tar in the WebSocket (what klee does over TCP); .dockerignore
+  // keeps files out of it.
+  write("Dockerfile", "FROM base\nCOPY . /ctx/\nRUN ls -a /ctx | sort > /listing\n");
+  write(".dockerignore", "secret*\n");
+  write("kept.txt", "kept\n");
+  write("secret.txt", "secret\n");
+  auto r = build({"--upload", "-t", "klupload"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(run_in("klupload", {"cat", "/listing"}),
+            ".\n..\n.dockerignore\nDockerfile\nkept.txt\n");
+  // Nothing of the upload is left next to kleened's metadata store.
+  const fs::path uploads = fs::path(dir.file("kleened-db")) / "build-contexts";
+  EXPECT_TRUE(!fs::exists(uploads) || fs::is_empty(uploads));
+}
+
 }  // namespace
 }  // namespace kleene::it

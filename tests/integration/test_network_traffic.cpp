@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -670,6 +671,32 @@ TEST_F(NetworkTrafficTest, KleeRunOnANetworkWithAPublishedPort) {
   EXPECT_TRUE(hosts_has(hosts.out, "10.13.28.1", "klkhosts") ||
               hosts_has(hosts.out, "10.13.28.2", "klkhosts"))
       << hosts.out;
+}
+
+TEST_F(NetworkTrafficTest, BuildStepsRunOnTheBuildsNetwork) {
+  auto klee = [this](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--host", unix_host()});
+    return run_klee(args);
+  };
+  auto created =
+      klee({"network", "create", "--type", "loopback", "--subnet", "10.13.29.0/24", "klbuild"});
+  ASSERT_EQ(created.exit_code, 0) << describe(created);
+  auto server = klee({"run", "-d", "--name", "klbsrv", "-n", "klbuild", kImage, "/bin/sh", "-c",
+                      "echo from-server | nc -l -p 4000"});
+  ASSERT_EQ(server.exit_code, 0) << describe(server);
+  const std::string id = inspect_container("klbsrv")["container"].value("id", "");
+  ASSERT_TRUE(wait_listening(id, 4000));
+
+  // `klee build -n`: the build container is on the network, knows its peers by name.
+  TempDir context;
+  std::ofstream(context.file("Dockerfile"))
+      << "FROM " << kImage << "\nRUN nc -w 5 klbsrv 4000 > /got\n";
+  auto built = klee({"build", "-n", "klbuild", "-t", "klnetbuild", context.path()});
+  ASSERT_EQ(built.exit_code, 0) << describe(built);
+  auto got = klee({"run", "--name", "klbcheck", "klnetbuild", "cat", "/got"});
+  EXPECT_NE(got.out.find("from-server"), std::string::npos) << describe(got);
+  EXPECT_EQ(klee({"rmc", "klbcheck"}).exit_code, 0);
+  EXPECT_EQ(klee({"image", "rm", "klnetbuild"}).exit_code, 0);
 }
 
 }  // namespace

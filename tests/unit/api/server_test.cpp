@@ -11,6 +11,7 @@
 #include "api/context.hpp"
 #include "api/server.hpp"
 #include "client.hpp"
+#include "kleene/plugin/abi.h"
 
 namespace kleene::api::test {
 namespace {
@@ -264,7 +265,8 @@ TEST_F(ServerTest, VersionAndPluginListExtensions) {
   auto body = json_of(response);
   EXPECT_EQ(body["name"], "kleened");
   EXPECT_EQ(body["api_version"], "0.0.1");
-  EXPECT_EQ(body["plugin_abi"], "1.0");
+  EXPECT_EQ(body["plugin_abi"], std::to_string(KLEENE_PLUGIN_ABI_MAJOR) + "." +
+                                    std::to_string(KLEENE_PLUGIN_ABI_MINOR));
   EXPECT_EQ(body["os"], "linux");
   for (const char* key : {"version", "kernel", "arch", "git_commit"})
     EXPECT_TRUE(body[key].is_string() && !body[key].get<std::string>().empty()) << key;

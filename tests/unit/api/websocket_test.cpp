@@ -183,13 +183,22 @@ TEST_F(WebSocketTest, HandlerCrashCloses1011EmptyReason) {
   EXPECT_EQ(outcome.reason, "");
 }
 
-TEST_F(WebSocketTest, KleeneStubRoutesClose1011NotImplemented) {
-  auto outcome = run("/images/build", R"({"context":"/x"})");
+TEST_F(WebSocketTest, ImageBuildValidatesThenNeedsTheStore) {
+  EXPECT_EQ(run("/images/build", "[]").code, 1002);
+  auto invalid = run("/images/build", R"({"context":"/x"})");
+  EXPECT_EQ(invalid.code, 1002);
+  EXPECT_EQ(nlohmann::json::parse(invalid.reason)["message"],
+            "invalid parameters: Missing field: container_config");
+  invalid = run("/images/build", R"({"context":"/x","container_config":{},"quiet":"yes"})");
+  EXPECT_EQ(invalid.code, 1002);
+  EXPECT_EQ(nlohmann::json::parse(invalid.reason)["message"],
+            "invalid parameters: quiet: Invalid boolean");
+  invalid = run("/images/build", R"({"context":"/x","container_config":{},"tag":"-bad"})");
+  EXPECT_EQ(invalid.code, 1002);
+  auto outcome = run("/images/build", R"({"context":"/x","container_config":{}})");
   EXPECT_TRUE(outcome.frames.empty());
   EXPECT_EQ(outcome.code, 1011);
-  EXPECT_EQ(
-      nlohmann::json::parse(outcome.reason),
-      (nlohmann::json{{"msg_type", "error"}, {"message", "not implemented yet"}, {"data", ""}}));
+  EXPECT_EQ(nlohmann::json::parse(outcome.reason)["message"], "metadata store is not available");
 }
 
 TEST_F(WebSocketTest, ExecStartValidatesThenNeedsTheStore) {

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -98,6 +99,18 @@ Result<std::unique_ptr<Daemon>> Daemon::start(config::DaemonConfig config, Daemo
   if (options.handle_signals) state->signals.emplace(state->signal_context, SIGTERM, SIGINT);
 
   TRY(make_private_dir(cfg.run_dir));
+  // Uploaded build contexts a previous kleened left when it died mid-build (core/api/
+  // build_context.hpp): nothing uses them any more. remove_all never follows symlinks.
+  {
+    std::error_code ec;
+    const auto uploads = cfg.metadata_db.parent_path() / "build-contexts";
+    if (std::filesystem::exists(uploads, ec)) {
+      for (std::filesystem::directory_iterator it(uploads, ec), end; !ec && it != end;
+           it.increment(ec))
+        std::filesystem::remove_all(it->path(), ec);
+      if (ec) spdlog::warn("cannot clean {}: {}", uploads.string(), ec.message());
+    }
+  }
   state->pidfile = TRY(Pidfile::acquire(cfg.pidfile));
   auto store = store::Store::open(cfg.metadata_db);
   if (!store) return std::unexpected(store.error().wrap("metadata_db " + cfg.metadata_db.string()));

@@ -25,18 +25,8 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 runs="${1:-5}"
-build="${repo}/build"
-if [[ -x "${build}/core/daemon/kleened" ]]; then
-  kleened="${KLEENED:-${build}/core/daemon/kleened}"
-  klee="${KLEE:-${build}/cli/klee}"
-  keeper="${KEEPER:-${build}/core/runtime/keeper/kleene-keeper}"
-  plugin_dir="${PLUGIN_DIR:-${build}/plugins}"
-else
-  kleened="${KLEENED:-/usr/local/bin/kleened}"
-  klee="${KLEE:-/usr/local/bin/klee}"
-  keeper="${KEEPER:-/usr/local/libexec/kleene/kleene-keeper}"
-  plugin_dir="${PLUGIN_DIR:-/usr/local/lib/kleene/plugins}"
-fi
+# shellcheck source=bench/lib/binaries.sh
+source "${repo}/bench/lib/binaries.sh"
 out_dir="${repo}/bench/results"
 stamp="$(date -u +%Y-%m-%d)"
 report="${out_dir}/build-${stamp}.md"

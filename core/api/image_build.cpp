@@ -128,17 +128,24 @@ Result<json> op_emit(Build& build, const json& request) {
   return json::object();
 }
 
-Result<json> op_image_inspect(Build& build, const json& request) {
+// The image the request's "image" names, which must have a dataset.
+Result<image::Image> requested_image(Build& build, const json& request,
+                                     image::ImageReference& ref) {
   const auto ident = TRY(string_field(request, "image"));
-  image::ImageReference ref;
-  const auto image = TRY(find_image(*build.env, ident, ref));
+  auto image = TRY(find_image(*build.env, ident, ref));
   if (image.dataset.empty()) return make_error(ENOENT, "image '" + ident + "' has no dataset");
+  return image;
+}
+
+Result<json> op_image_inspect(Build& build, const json& request) {
+  image::ImageReference ref;
+  const auto image = TRY(requested_image(build, request, ref));
   std::string snapshot = image.dataset + std::string(kImageSnapshot);
   if (!ref.snapshot.empty()) {
     snapshot = image.dataset + "@" + ref.snapshot;
     if (!TRY(build.env->storage.exists(snapshot)))
-      return make_error(ENOENT,
-                        "no such snapshot '@" + ref.snapshot + "' of image '" + ident + "'");
+      return make_error(ENOENT, "no such snapshot '@" + ref.snapshot + "' of image '" +
+                                    request.value("image", std::string()) + "'");
   }
   return json{{"image", image::to_json(image)}, {"snapshot", snapshot}};
 }
@@ -277,10 +284,8 @@ Result<json> op_container_remove(Build& build, const json& request) {
 }
 
 Result<json> op_image_root(Build& build, const json& request) {
-  const auto ident = TRY(string_field(request, "image"));
   image::ImageReference ref;
-  const auto image = TRY(find_image(*build.env, ident, ref));
-  if (image.dataset.empty()) return make_error(ENOENT, "image '" + ident + "' has no dataset");
+  const auto image = TRY(requested_image(build, request, ref));
   return json{{"root", TRY(build.env->storage.mountpoint(image.dataset)).string()}};
 }
 

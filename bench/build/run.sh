@@ -25,8 +25,8 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 runs="${1:-5}"
-# shellcheck source=bench/lib/binaries.sh
-source "${repo}/bench/lib/binaries.sh"
+# shellcheck source=bench/lib/common.sh
+source "${repo}/bench/lib/common.sh"
 out_dir="${repo}/bench/results"
 stamp="$(date -u +%Y-%m-%d)"
 report="${out_dir}/build-${stamp}.md"
@@ -38,19 +38,6 @@ test_lock=/tmp/kleene-test-zfs.lock
 test_record=/tmp/kleene-test-zfs-fuse.pid
 zfs_fuse_pidfile=/var/run/zfs-fuse.pid
 
-fail() {
-  echo "error: $*" >&2
-  exit 1
-}
-# Without kernel ZFS, zfs-fuse deadlocks under concurrent commands: run zfs and zpool under
-# kleened's command lock (storage-zfs's command_lock), as every kleened on the machine does.
-serial() {
-  if [[ -e /dev/zfs ]]; then
-    "$@"
-  else
-    flock -w 300 /run/kleene-zfs-fuse.lock "$@"
-  fi
-}
 zpool_answers() { serial zpool list -H -o name >/dev/null 2>&1; }
 # A live zfs-fuse (not a zombie waiting for PID 1 to reap it) with this PID.
 is_zfs_fuse() {

@@ -21,8 +21,8 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 runs="${1:-30}"
-# shellcheck source=bench/lib/binaries.sh
-source "${repo}/bench/lib/binaries.sh"
+# shellcheck source=bench/lib/common.sh
+source "${repo}/bench/lib/common.sh"
 out_dir="${repo}/bench/results"
 stamp="$(date -u +%Y-%m-%d)"
 report="${out_dir}/networks-${stamp}.md"
@@ -30,19 +30,6 @@ json="${out_dir}/networks-${stamp}.json"
 ns=kl-bench-net
 drivers=(host disabled ipnet vnet)
 
-fail() {
-  echo "error: $*" >&2
-  exit 1
-}
-# Without kernel ZFS, zfs-fuse deadlocks under concurrent commands: run zfs and zpool under
-# kleened's command lock (storage-zfs's command_lock), as every kleened on the machine does.
-serial() {
-  if [[ -e /dev/zfs ]]; then
-    "$@"
-  else
-    flock -w 300 /run/kleene-zfs-fuse.lock "$@"
-  fi
-}
 
 [[ ${EUID} -eq 0 ]] || fail "run as root (network namespaces, ZFS)"
 [[ "${runs}" =~ ^[1-9][0-9]*$ ]] || fail "RUNS must be a positive number, not '${runs}'"

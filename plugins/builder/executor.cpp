@@ -249,7 +249,8 @@ class Build {
     std::string chain;                      // cache identity of the stage's current state
     std::vector<std::string> pending_dirs;  // WORKDIRs to create once the container exists
     std::vector<std::pair<std::string, std::string>> cache;  // keys of snapshots made here
-    bool dirty = false;  // the container changed since `chain` was a cache identity
+    bool dirty = false;     // the container changed since `chain` was a cache identity
+    bool user_set = false;  // a USER instruction ran: -u no longer applies
   };
 
   json call(const std::string& op, json request) {
@@ -367,16 +368,19 @@ class Build {
 
   void run_step(BuildPlanner& planner, const Step& step) {
     Stage& s = stage(step);
-    snapshot_step(planner, step, s, "", [&](Stage& st) {
-      std::string user = step.user;
-      if (!user_.empty() && user == "root") user = user_;
+    // What the process gets, and so what the cache key covers: -e underneath the step's
+    // variables, -u until the stage says USER.
+    Step run = step;
+    run.env = merge(env_, step.env);
+    if (!user_.empty() && !s.user_set) run.user = user_;
+    snapshot_step(planner, run, s, "", [&](Stage& st) {
       const auto result = call("exec", {{"container", st.container},
-                                        {"argv", step.argv},
-                                        {"env", merge(env_, step.env)},
-                                        {"user", user},
-                                        {"workdir", step.workdir}});
+                                        {"argv", run.argv},
+                                        {"env", run.env},
+                                        {"user", run.user},
+                                        {"workdir", run.workdir}});
       const int code = result.value("exit_code", -1);
-      if (code != 0) throw StepFailure(nonzero_exit_message(step.argv, code));
+      if (code != 0) throw StepFailure(nonzero_exit_message(run.argv, code));
     });
   }
 
@@ -443,6 +447,8 @@ class Build {
       run_step(planner, step);
     } else if (keyword == "COPY" || keyword == "ADD") {
       copy_step(planner, step);
+    } else if (keyword == "USER" && step.stage) {
+      stages_[*step.stage].user_set = true;
     } else if (keyword == "WORKDIR" && step.stage) {
       Stage& s = stages_[*step.stage];
       if (s.container.empty())

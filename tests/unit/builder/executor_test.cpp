@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -182,6 +183,27 @@ TEST_F(ExecutorTest, AllStepsCachedMakeOneContainerFromTheLastSnapshot) {
   ASSERT_EQ(build(fourth, {{"no_cache", true}}).value("status", ""), "ok");
   EXPECT_TRUE(fourth.requests("cache_lookup").empty());
   EXPECT_EQ(fourth.requests("exec").size(), 2u);
+}
+
+TEST_F(ExecutorTest, UserAndEnvOfTheBuildContainerApplyUntilUserAndKeyTheCache) {
+  write("Dockerfile", "FROM base\nRUN first\nUSER root\nRUN second\n");
+  auto e = engine();
+  ASSERT_EQ(build(e, {{"user", "4321"}, {"env", {"A=1"}}}).value("status", ""), "ok") << e.output;
+  const auto execs = e.requests("exec");
+  ASSERT_EQ(execs.size(), 2u);
+  EXPECT_EQ(execs[0]["user"], "4321");
+  EXPECT_EQ(execs[1]["user"], "root");  // an explicit USER root wins over -u
+  EXPECT_NE(std::find(execs[0]["env"].begin(), execs[0]["env"].end(), "A=1"),
+            execs[0]["env"].end());
+  // Another -e is another step: no cache hit.
+  auto other = engine();
+  other.remember(e.commits.at(0), "img1");
+  ASSERT_EQ(build(other, {{"user", "4321"}, {"env", {"A=2"}}}).value("status", ""), "ok");
+  EXPECT_EQ(other.requests("exec").size(), 2u);
+  auto same = engine();
+  same.remember(e.commits.at(0), "img1");
+  ASSERT_EQ(build(same, {{"user", "4321"}, {"env", {"A=1"}}}).value("status", ""), "ok");
+  EXPECT_TRUE(same.requests("exec").empty());
 }
 
 TEST_F(ExecutorTest, AFailedStepWithCleanupLeavesNothing) {

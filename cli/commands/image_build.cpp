@@ -7,6 +7,7 @@
 #include <csignal>
 #include <filesystem>
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/program_options/value_semantic.hpp>
 
 #include "commands/all.hpp"
@@ -47,6 +48,15 @@ std::string context_path(const std::string& path) {
   while (text.size() > 1 && text.back() == '/')
     text.pop_back();
   return text;
+}
+
+// Whether kleened runs on this machine: a unix socket, or TCP to a loopback address.
+bool on_this_host(const HostUrl& url) {
+  if (url.unix_socket) return true;
+  boost::system::error_code ec;
+  const auto address = boost::asio::ip::make_address(url.host, ec);
+  if (ec) return url.host == "localhost";
+  return address.is_loopback();
 }
 
 std::vector<std::string> jail_params(const po::variables_map& vm) {
@@ -289,7 +299,7 @@ int run(const Context& ctx, const po::variables_map& vm) {
 
   // kleened on another machine cannot read PATH: klee sends it (docs/api.md, images/build).
   std::optional<std::pair<std::string, std::string>> upload;
-  if (vm["upload"].as<bool>() || !endpoint->url.unix_socket) {
+  if (vm["upload"].as<bool>() || !on_this_host(endpoint->url)) {
     upload.emplace((*config)["context"].get<std::string>(), vm["file"].as<std::string>());
     (*config)["context"] = "";
     (*config)["context_upload"] = true;

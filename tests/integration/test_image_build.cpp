@@ -424,6 +424,15 @@ TEST_F(ImageBuildTest, TheBuildContainerTakesNetworkDriverAndJailParameters) {
   auto r = build({"-l", "disabled", "-t", "klnet"});
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_EQ(run_in("klnet", {"cat", "/interfaces"}), "lo\n");
+  // -m: a host directory mounted into the build container (not into the image).
+  const fs::path shared = context_.string() + "-mount";
+  fs::create_directories(shared);
+  std::ofstream(shared / "input.txt") << "from the host\n";
+  write("Dockerfile", "FROM base\nRUN cat /mnt/in/input.txt > /copied\n");
+  r = build({"-m", shared.string() + ":/mnt/in:ro", "-t", "klmount"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(run_in("klmount", {"cat", "/copied"}), "from the host\n");
+  fs::remove_all(shared);
   // An unknown jail parameter fails the build before any step runs, with the container's
   // message.
   r = build({"--rm", "-J", "no.such.param"});

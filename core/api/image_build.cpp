@@ -60,7 +60,8 @@ class Builds {
     std::lock_guard lock(mutex_);
     builds_.erase(id);
   }
-  // The build and a guard that keeps it registered while an operation runs.
+  // The build of that id; builds are removed only after their plugin call returned, and the
+  // engine operations run inside that call.
   Build* find(const std::string& id) {
     std::lock_guard lock(mutex_);
     auto it = builds_.find(id);

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "api/storage_ready.hpp"
+#include "api/websocket.hpp"
 #include "container/bind.hpp"
 #include "container/container.hpp"
 
@@ -34,6 +35,13 @@ inline Response container_failure(const Error& error) {
     default:
       return Response::message(500, error.message);
   }
+}
+
+// A WebSocket handler's answer when container_env() failed: Close 1011 with the response's
+// message.
+inline void close_on_failure(WsSession& ws, const Response& failure) {
+  const auto body = nlohmann::json::parse(failure.body, nullptr, false);
+  (void)ws.close_error(body.is_object() ? body.value("message", "server error") : "server error");
 }
 
 inline Response config_failure(const container::ConfigError& error) {

@@ -175,11 +175,7 @@ void start(ApiContext& context, WsSession& ws) {
     return;
   }
   auto bound = container_env(context);
-  if (!bound) {
-    const auto body = nlohmann::json::parse(bound.error().body, nullptr, false);
-    (void)ws.close_error(body.is_object() ? body.value("message", "server error") : "server error");
-    return;
-  }
+  if (!bound) return close_on_failure(ws, bound.error());
   container::Env& env = *(*bound)->env;
   auto instance = executions().claim(config.exec_id);
   if (!instance) {

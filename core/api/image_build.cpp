@@ -490,11 +490,7 @@ void build(ApiContext& context, WsSession& ws) {
     return;
   }
   auto bound = container_env(context);
-  if (!bound) {
-    const auto body = json::parse(bound.error().body, nullptr, false);
-    (void)ws.close_error(body.is_object() ? body.value("message", "server error") : "server error");
-    return;
-  }
+  if (!bound) return close_on_failure(ws, bound.error());
   auto* builder = builder_plugin(context);
   if (builder == nullptr) {
     (void)ws.close_error("no image builder plugin is loaded");

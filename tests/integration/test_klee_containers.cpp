@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -70,8 +71,20 @@ class PtyKlee {
       const auto n = ::read(master_.get(), buf, sizeof buf);
       if (n <= 0) return output_.find(text) != std::string::npos;  // EIO: klee is gone
       output_.append(buf, static_cast<std::size_t>(n));
+      answer_cursor_queries();
     }
     return true;
+  }
+  // busybox's line editor asks the terminal where the cursor is (ESC[6n) and reads the answer
+  // from its input; a real terminal answers, so this one does too (ESC[1;1R), or typed keys
+  // could be taken for the answer it waits for.
+  void answer_cursor_queries() {
+    for (auto at = output_.find("\x1b[6n", scanned_); at != std::string::npos;
+         at = output_.find("\x1b[6n", at + 1)) {
+      type("\x1b[1;1R");
+      scanned_ = at + 1;
+    }
+    if (output_.size() > 3) scanned_ = std::max(scanned_, output_.size() - 3);
   }
   // Waits for klee to exit; its exit code, or nullopt on timeout.
   std::optional<int> wait_exit(std::chrono::milliseconds timeout = 30s) {
@@ -93,6 +106,7 @@ class PtyKlee {
   UniqueFd master_;
   pid_t pid_ = -1;
   std::string output_;
+  std::size_t scanned_ = 0;  // output_ before this is searched for cursor queries
 };
 
 std::vector<std::string> lines_of(const std::string& text) {

@@ -29,10 +29,11 @@ namespace kleene::api {
 
 namespace {
 
+using image::kImageSnapshot;
+
 using nlohmann::json;
 
 constexpr std::string_view kCancelled = "build cancelled";
-constexpr std::string_view kImageSnapshot = "@image";
 
 // One build: its client, its parts and what it made.
 struct Build {
@@ -107,17 +108,6 @@ Result<container::Container> own_container(Build& build, const json& request) {
   return container::ContainerRepository(build.env->store).get(id);
 }
 
-Result<image::Image> find_image(container::Env& env, const std::string& ident,
-                                image::ImageReference& ref) {
-  auto parsed = image::parse_reference(ident);
-  if (!parsed) return make_error(ENOENT, "no such image '" + ident + "'");
-  ref = *parsed;
-  auto found = image::ImageRepository(env.store).resolve(ref.name_or_id, ref.tag);
-  if (!found && (found.error().code == ENOENT || found.error().code == EINVAL))
-    return make_error(ENOENT, "no such image '" + ident + "'");
-  return found;
-}
-
 void send_text(Build& build, std::string_view text, bool binary = false) {
   std::lock_guard lock(build.output);
   (void)build.ws->send_output(text, binary);
@@ -129,25 +119,17 @@ Result<json> op_emit(Build& build, const json& request) {
   return json::object();
 }
 
-// The image the request's "image" names, which must have a dataset.
-Result<image::Image> requested_image(Build& build, const json& request,
-                                     image::ImageReference& ref) {
+// The image the request's "image" names, and the dataset snapshot the reference stands for.
+Result<std::pair<image::Image, std::string>> requested_image(Build& build, const json& request) {
   const auto ident = TRY(string_field(request, "image"));
-  auto image = TRY(find_image(*build.env, ident, ref));
-  if (image.dataset.empty()) return make_error(ENOENT, "image '" + ident + "' has no dataset");
-  return image;
+  auto image = TRY(container::find_image(*build.env, ident));
+  const auto ref = TRY(image::parse_reference(ident));
+  auto snapshot = TRY(container::snapshot_for(*build.env, image, ref.snapshot, ident));
+  return std::pair{std::move(image), std::move(snapshot)};
 }
 
 Result<json> op_image_inspect(Build& build, const json& request) {
-  image::ImageReference ref;
-  const auto image = TRY(requested_image(build, request, ref));
-  std::string snapshot = image.dataset + std::string(kImageSnapshot);
-  if (!ref.snapshot.empty()) {
-    snapshot = image.dataset + "@" + ref.snapshot;
-    if (!TRY(build.env->storage.exists(snapshot)))
-      return make_error(ENOENT, "no such snapshot '@" + ref.snapshot + "' of image '" +
-                                    request.value("image", std::string()) + "'");
-  }
+  const auto [image, snapshot] = TRY(requested_image(build, request));
   return json{{"image", image::to_json(image)}, {"snapshot", snapshot}};
 }
 
@@ -285,8 +267,7 @@ Result<json> op_container_remove(Build& build, const json& request) {
 }
 
 Result<json> op_image_root(Build& build, const json& request) {
-  image::ImageReference ref;
-  const auto image = TRY(requested_image(build, request, ref));
+  const auto [image, snapshot] = TRY(requested_image(build, request));
   return json{{"root", TRY(build.env->storage.mountpoint(image.dataset)).string()}};
 }
 

@@ -25,7 +25,8 @@ namespace kleene::container {
 
 namespace {
 
-constexpr std::string_view kImageSnapshot = "@image";
+using image::kImageSnapshot;
+
 constexpr auto kHostHookTimeout = std::chrono::seconds(60);
 
 // What a failed create made, removed in reverse on destruction unless released.
@@ -77,27 +78,6 @@ Result<volume::Volume> get_or_create_volume(Env& env, const std::string& name, b
   spdlog::info("volume {} created for a container mount", name);
   created = true;
   return v;
-}
-
-Result<std::string> snapshot_for(Env& env, const image::Image& image, const std::string& snapshot,
-                                 const std::string& ident) {
-  if (image.dataset.empty()) return make_error(ENOENT, "image '" + ident + "' has no dataset");
-  if (snapshot.empty()) return image.dataset + std::string(kImageSnapshot);
-  const std::string full = image.dataset + "@" + snapshot;
-  if (!TRY(env.storage.exists(full)))
-    return make_error(ENOENT, "no such snapshot '@" + snapshot + "' of image '" + ident + "'");
-  return full;
-}
-
-Result<image::Image> find_image(Env& env, const std::string& ident) {
-  auto ref = image::parse_reference(ident);
-  if (!ref) return make_error(ENOENT, "no such image '" + ident + "'");
-  auto found = image::ImageRepository(env.store).resolve(ref->name_or_id, ref->tag);
-  if (!found) {
-    if (found.error().code == ENOENT) return make_error(ENOENT, "no such image '" + ident + "'");
-    return std::unexpected(found.error());
-  }
-  return found;
 }
 
 std::string host_hook_env_path() {
@@ -206,6 +186,27 @@ Result<void> stop_locked(Env& env, const Container& c) {
 std::mutex& lifecycle_mutex() {
   static std::mutex mutex;
   return mutex;
+}
+
+Result<std::string> snapshot_for(Env& env, const image::Image& image, const std::string& snapshot,
+                                 const std::string& ident) {
+  if (image.dataset.empty()) return make_error(ENOENT, "image '" + ident + "' has no dataset");
+  if (snapshot.empty()) return image.dataset + std::string(kImageSnapshot);
+  const std::string full = image.dataset + "@" + snapshot;
+  if (!TRY(env.storage.exists(full)))
+    return make_error(ENOENT, "no such snapshot '@" + snapshot + "' of image '" + ident + "'");
+  return full;
+}
+
+Result<image::Image> find_image(Env& env, const std::string& ident) {
+  auto ref = image::parse_reference(ident);
+  if (!ref) return make_error(ENOENT, "no such image '" + ident + "'");
+  auto found = image::ImageRepository(env.store).resolve(ref->name_or_id, ref->tag);
+  if (!found) {
+    if (found.error().code == ENOENT) return make_error(ENOENT, "no such image '" + ident + "'");
+    return std::unexpected(found.error());
+  }
+  return found;
 }
 
 Result<std::string> check_network_driver(std::string_view driver,

@@ -91,6 +91,13 @@ void run_poststop(const Container& container);
 // then runs exec.poststop. Afterwards the container is reported as not running.
 void settle_ended(Env& env, const Container& container, pid_t init_pid);
 
+// The image `ident` (`ID | NAME[:TAG][@SNAPSHOT]`, the snapshot part aside) names; ENOENT
+// "no such image '<ident>'".
+Result<image::Image> find_image(Env& env, const std::string& ident);
+// The dataset snapshot a reference to `image` stands for: <dataset>@image, or
+// <dataset>@<snapshot> when it exists (ENOENT "no such snapshot '@<s>' of image '<ident>'").
+Result<std::string> snapshot_for(Env& env, const image::Image& image, const std::string& snapshot,
+                                 const std::string& ident);
 // The image of a container (for cmd, env and user defaults).
 Result<image::Image> image_of(Env& env, const Container& container);
 

@@ -18,6 +18,9 @@ class Store;
 
 namespace kleene::image {
 
+// The snapshot of an image's dataset that containers are cloned from (Kleene's layout).
+inline constexpr std::string_view kImageSnapshot = "@image";
+
 struct Image {
   std::string id;
   std::string name;  // may be empty

@@ -17,9 +17,6 @@
 namespace kleene::image {
 namespace {
 
-// Kleene's snapshot of a finished image.
-constexpr std::string_view kImageSnapshot = "@image";
-
 Error cancelled_error() {
   return Error{ECANCELED, "client disconnected"};
 }

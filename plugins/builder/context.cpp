@@ -343,26 +343,35 @@ bool IgnoreRules::may_include_below(std::string_view path) const {
   return false;
 }
 
+Result<std::string> read_regular_file(int fd, std::string_view name, std::size_t limit) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return errno_error("stat " + std::string(name));
+  if (!S_ISREG(st.st_mode)) return make_error(EINVAL, std::string(name) + " is not a regular file");
+  std::string text;
+  char buf[8192];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_error("read " + std::string(name));
+    if (n == 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > limit)
+      return make_error(EFBIG,
+                        std::string(name) + " is larger than " + std::to_string(limit) + " bytes");
+  }
+  return text;
+}
+
 Result<IgnoreRules> load_dockerignore(int context_fd) {
   auto fd = open_in_context(context_fd, ".dockerignore", O_RDONLY | O_NONBLOCK);
   if (!fd) {
     if (fd.error().code == ENOENT) return IgnoreRules{};
     return std::unexpected(fd.error().wrap(".dockerignore"));
   }
-  struct stat st {};
-  if (::fstat(fd->get(), &st) != 0) return errno_error("stat .dockerignore");
-  if (!S_ISREG(st.st_mode)) return make_error(EINVAL, ".dockerignore is not a regular file");
-  std::string text;
-  char buf[8192];
-  for (;;) {
-    const ssize_t n = ::read(fd->get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno_error("read .dockerignore");
-    if (n == 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > kMaxDockerignoreSize) return make_error(EFBIG, too_large());
-  }
-  return IgnoreRules::parse(text);
+  auto text = read_regular_file(fd->get(), ".dockerignore", kMaxDockerignoreSize);
+  if (!text && text.error().code == EFBIG) return make_error(EFBIG, too_large());
+  if (!text) return std::unexpected(text.error());
+  return IgnoreRules::parse(*text);
 }
 
 Result<UniqueFd> open_in_context(int context_fd, std::string_view path, int flags) {

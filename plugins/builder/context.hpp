@@ -62,6 +62,12 @@ class IgnoreRules {
 // Reads <context>/.dockerignore; no file gives no rules.
 [[nodiscard]] Result<IgnoreRules> load_dockerignore(int context_fd);
 
+// The whole of the regular file `fd` (opened with O_NONBLOCK, so a FIFO or device planted in a
+// context or an image never blocks the build). EINVAL "<name> is not a regular file", EFBIG
+// beyond `limit` bytes.
+[[nodiscard]] Result<std::string> read_regular_file(int fd, std::string_view name,
+                                                    std::size_t limit);
+
 // Open `path` (relative; a leading `/` means the context root) below the context, following
 // symlinks that stay inside it. O_CLOEXEC is added. EPERM "forbidden path outside the build
 // context: <path>" for `..` or a symlink leading out; other errors name the path.

@@ -54,22 +54,6 @@ UniqueFd open_directory(const std::string& path, const std::string& what) {
   return fd;
 }
 
-std::string read_all(int fd, std::size_t limit, const std::string& name) {
-  std::string text;
-  char buffer[65536];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw StepFailure("cannot read " + name + ": " + std::strerror(errno));
-    }
-    if (n == 0) break;
-    text.append(buffer, static_cast<std::size_t>(n));
-    if (text.size() > limit) throw StepFailure(name + " is larger than the limit");
-  }
-  return text;
-}
-
 // mkdir -p of an absolute path inside a container root, never leaving it.
 void make_directories(int root_fd, const std::string& path) {
   std::string prefix;
@@ -98,9 +82,9 @@ std::optional<unsigned> number(std::string_view text) {
 
 // The id a user or group name has in the root's /etc/passwd or /etc/group (field 3).
 std::optional<unsigned> lookup_id(int root_fd, const char* file, std::string_view name) {
-  auto fd = open_in_root(root_fd, file, O_RDONLY);
+  auto fd = open_in_root(root_fd, file, O_RDONLY | O_NONBLOCK);
   if (!fd) return std::nullopt;
-  const std::string text = read_all(fd->get(), 4 << 20, file);
+  const std::string text = check(read_regular_file(fd->get(), file, 4 << 20));
   std::size_t pos = 0;
   while (pos < text.size()) {
     std::size_t end = text.find('\n', pos);
@@ -146,7 +130,7 @@ CopyOwner owner_of(int root_fd, const std::string& chown) {
 // Whether a context file is a tar archive ADD unpacks (plain, gzip, bzip2, xz, zstd), by its
 // first bytes as Docker decides, never by its name.
 bool is_archive(int context_fd, const std::string& path) {
-  auto fd = open_in_context(context_fd, path, O_RDONLY);
+  auto fd = open_in_context(context_fd, path, O_RDONLY | O_NONBLOCK);
   if (!fd) return false;
   unsigned char head[512] = {};
   ssize_t got = 0;
@@ -267,10 +251,11 @@ class Build {
       throw StepFailure("the build context must be an absolute path on the kleened host");
     context_ = open_directory(context, "cannot open the build context");
     const std::string dockerfile = request_.value("dockerfile", std::string("Dockerfile"));
-    auto file = open_in_context(context_.get(), dockerfile, O_RDONLY);
+    auto file = open_in_context(context_.get(), dockerfile, O_RDONLY | O_NONBLOCK);
     if (!file) throw StepFailure("cannot read the Dockerfile: " + file.error().message);
-    const auto text = read_all(file->get(), kMaxDockerfileSize, dockerfile);
-    auto instructions = check(parse_dockerfile(text));
+    auto text = read_regular_file(file->get(), dockerfile, kMaxDockerfileSize);
+    if (!text) throw StepFailure("cannot read the Dockerfile: " + text.error().message);
+    auto instructions = check(parse_dockerfile(*text));
     ignore_ = check(load_dockerignore(context_.get()));
     BuildOptions options;
     if (auto args = request_.find("buildargs"); args != request_.end() && args->is_object())

@@ -3,6 +3,7 @@
 // and that no build container outlives a build, whatever fails.
 #include "builder/executor.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -281,6 +282,12 @@ TEST_F(ExecutorTest, ErrorsBeforeTheFirstStepTouchNoEngine) {
   result = build(e);
   EXPECT_NE(result.value("message", "").find("cannot read the Dockerfile"), std::string::npos)
       << result.dump();
+  // A FIFO for a Dockerfile never blocks the build.
+  ASSERT_EQ(::mkfifo((dir_ / "ctx" / "Dockerfile").c_str(), 0644), 0);
+  result = build(e);
+  EXPECT_NE(result.value("message", "").find("Dockerfile is not a regular file"), std::string::npos)
+      << result.dump();
+  fs::remove(dir_ / "ctx" / "Dockerfile");
   result = build(e, {{"context", "relative/path"}});
   EXPECT_NE(result.value("message", "").find("absolute path"), std::string::npos);
   EXPECT_TRUE(e.calls.empty());

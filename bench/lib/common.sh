@@ -33,3 +33,30 @@ serial() {
     flock -w 300 /run/kleene-zfs-fuse.lock "$@"
   fi
 }
+
+# Starts kleened with config $2 inside network namespace $1 (--daemon returns once the socket
+# listens and storage is open) and checks that it runs there, never in the host's namespace.
+# $3 is its pidfile, $4 its log (shown when it does not start).
+start_kleened_in() {
+  local ns=$1 config=$2 pidfile=$3 log=$4 pid
+  if ! nsenter --net="/run/netns/${ns}" "${kleened}" --config "${config}" --daemon; then
+    tail -n 20 "${log}" >&2 2>/dev/null || true
+    fail "kleened did not start (its log is above; the temp dir is removed on exit)"
+  fi
+  pid="$(cat "${pidfile}")"
+  [[ "$(stat -L -c %i "/proc/${pid}/ns/net")" == "$(stat -L -c %i "/run/netns/${ns}")" ]] ||
+    fail "kleened (PID ${pid}) is not in network namespace ${ns}"
+}
+
+# Stops the kleened whose pidfile is $1. kleened holds an flock on its pidfile until it exits:
+# open it before the SIGTERM and wait for the lock (the file is unlinked on exit, the open
+# descriptor still works).
+stop_kleened() {
+  local pidfile=$1 pid lock
+  pid="$(cat "${pidfile}" 2>/dev/null)"
+  if [[ "${pid}" =~ ^[0-9]+$ ]] && exec {lock}<"${pidfile}"; then
+    kill -TERM "${pid}"
+    flock -w 30 "${lock}" || echo "error: kleened (PID ${pid}) did not exit within 30 s" >&2
+    exec {lock}<&-
+  fi
+}

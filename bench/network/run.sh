@@ -78,15 +78,7 @@ cleanup() {
     for d in "${drivers[@]}"; do k container rm -f "kl-bench-${d}" >/dev/null 2>&1; done
     k network rm kl-bench-lo kl-bench-br >/dev/null 2>&1
     k image rm base >/dev/null 2>&1
-    local pid
-    pid="$(cat "${pidfile}" 2>/dev/null)"
-    # kleened holds an flock on its pidfile until it exits: open it before the SIGTERM and
-    # wait for the lock (the file is unlinked on exit, the open descriptor still works).
-    if [[ "${pid}" =~ ^[0-9]+$ ]] && exec {lock}<"${pidfile}"; then
-      kill -TERM "${pid}"
-      flock -w 30 "${lock}" || echo "error: kleened (PID ${pid}) did not exit within 30 s" >&2
-      exec {lock}<&-
-    fi
+    stop_kleened "${pidfile}"
   fi
   # zfs-fuse answers "dataset is busy" for a while after an unmount: retry as kleened does.
   local attempt delay=0.1
@@ -143,16 +135,8 @@ metadata_db: ${work}/m.sqlite
 stop_timeout: 2
 EOF
 
-# --daemon returns once the socket listens and storage is open.
 made_daemon=1
-if ! nsenter --net="/run/netns/${ns}" "${kleened}" --config "${work}/kleened.yaml" --daemon; then
-  tail -n 20 "${work}/k.log" >&2 2>/dev/null || true
-  fail "kleened did not start (its log is above; the temp dir is removed on exit)"
-fi
-# The daemon must live in the bench namespace, never in the host's.
-daemon_pid="$(cat "${pidfile}")"
-[[ "$(stat -L -c %i "/proc/${daemon_pid}/ns/net")" == "$(stat -L -c %i "/run/netns/${ns}")" ]] ||
-  fail "kleened (PID ${daemon_pid}) is not in network namespace ${ns}"
+start_kleened_in "${ns}" "${work}/kleened.yaml" "${pidfile}" "${work}/k.log"
 
 bash "${repo}/tests/fixtures/make-busybox-rootfs" "${work}/rootfs.tar.gz" >/dev/null
 k image create -t base fetch "file://${work}/rootfs.tar.gz" >/dev/null

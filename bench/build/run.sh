@@ -34,17 +34,6 @@ name=kl-bench-build
 ns="${name}"
 pool="${name}"
 cases=(cold unchanged last-run)
-test_lock=/tmp/kleene-test-zfs.lock
-test_record=/tmp/kleene-test-zfs-fuse.pid
-zfs_fuse_pidfile=/var/run/zfs-fuse.pid
-
-zpool_answers() { serial zpool list -H -o name >/dev/null 2>&1; }
-# A live zfs-fuse (not a zombie waiting for PID 1 to reap it) with this PID.
-is_zfs_fuse() {
-  local stat
-  [[ "$1" =~ ^[0-9]+$ ]] && stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
-  [[ "${stat}" == *"(zfs-fuse) "* && "${stat##*) }" != Z* ]]
-}
 
 [[ ${EUID} -eq 0 ]] || fail "run as root (network namespaces, ZFS)"
 [[ "${runs}" =~ ^[1-9][0-9]*$ ]] || fail "RUNS must be a positive number, not '${runs}'"
@@ -79,34 +68,7 @@ made_ns=""
 made_daemon=""
 made_pool=""
 made_docker=""
-fuse_pid=""   # a zfs-fuse that `kleened init` started for the bench
-fuse_pools="" # the pools that zfs-fuse imported by itself
-tl=""         # the fd of the test suite's lock while it is held
 k() { "${klee}" --host "http://${sock}" "$@"; }
-
-# After the pool is gone: stop the zfs-fuse the bench started if no pool is left but those it
-# imported by itself at start-up (from its zpool.cache, e.g. the host's zroot: they were not
-# imported before, as nothing served ZFS). Call with the test lock held.
-stop_zfs_fuse_if_idle() {
-  [[ -n "${fuse_pid}" ]] || return 0
-  is_zfs_fuse "${fuse_pid}" || return 0
-  local pools extra
-  pools="$(serial zpool list -H -o name 2>/dev/null)" || return 0
-  extra="$(comm -23 <(sort <<<"${pools}") <(sort <<<"${fuse_pools}") | grep . || true)"
-  if [[ -n "${extra}" ]]; then
-    echo "note: zfs-fuse (PID ${fuse_pid}) stays for the pools made on it since: $(tr "\n" " " <<<"${extra}")" >&2
-    return 0
-  fi
-  [[ "$(cat "${test_record}" 2>/dev/null)" == "${fuse_pid}" ]] && rm -f "${test_record}"
-  kill -TERM "${fuse_pid}" 2>/dev/null || return 0
-  # It daemonized (not our child): poll for its exit; zfs-fuse takes a few seconds.
-  local i
-  for i in {1..150}; do
-    is_zfs_fuse "${fuse_pid}" || return 0
-    sleep 0.1
-  done
-  echo "error: zfs-fuse (PID ${fuse_pid}) did not exit within 15 s" >&2
-}
 
 cleanup() {
   set +e
@@ -118,28 +80,7 @@ cleanup() {
   if [[ -n "${made_daemon}" ]]; then
     stop_kleened "${pidfile}"
   fi
-  if [[ -n "${made_pool}" ]]; then
-    # (held already when kleened init failed: a second flock of our own would wait forever)
-    if [[ -z "${tl}" ]]; then
-      exec {tl}>>"${test_lock}"
-      flock "${tl}"
-    fi
-    # zfs-fuse answers "dataset is busy" for a while after an unmount: retry as kleened does.
-    local attempt delay=0.1
-    for attempt in {1..12}; do
-      serial zpool list -H -o name "${pool}" >/dev/null 2>&1 || break
-      if ((attempt == 12)); then
-        serial zpool destroy -f "${pool}"
-        break
-      fi
-      serial zpool destroy "${pool}" 2>/dev/null && break
-      sleep "${delay}"
-      delay="$(awk -v d="${delay}" 'BEGIN {print (d * 2 < 1) ? d * 2 : 1}')"
-    done
-    stop_zfs_fuse_if_idle
-    exec {tl}>&-
-    tl=""
-  fi
+  [[ -n "${made_pool}" ]] && destroy_bench_pool "${pool}"
   [[ -n "${made_ns}" ]] && ip netns del "${ns}"
   [[ -n "${KLEENED_LOG:-}" && -f "${work}/k.log" ]] && cp "${work}/k.log" "${KLEENED_LOG}"
   # Nothing may be mounted below the work dir any more; never delete through a mount.
@@ -188,29 +129,8 @@ plugins:
     zfs_fuse_pidfile: ${zfs_fuse_pidfile}
 EOF
 
-# The pool (and zfs-fuse if nothing answers), under the test suite's lock.
-exec {tl}>>"${test_lock}"
-flock "${tl}"
-zfs_before=""
-[[ -e /dev/zfs ]] || ! zpool_answers || zfs_before=1
 made_pool=1
-if ! "${kleened}" init --config "${work}/kleened.yaml" >"${work}/init.log" 2>&1; then
-  cat "${work}/init.log" >&2
-  fail "kleened init failed"
-fi
-if [[ ! -e /dev/zfs && -z "${zfs_before}" ]]; then
-  # Started by init: recorded like a test pool's (the last test pool to go stops it), and
-  # stopped on exit if only the pools it imported by itself are left.
-  fuse_pid="$(cat "${zfs_fuse_pidfile}" 2>/dev/null || true)"
-  if is_zfs_fuse "${fuse_pid}"; then
-    fuse_pools="$(serial zpool list -H -o name | grep -vx "${pool}" || true)"
-    is_zfs_fuse "$(cat "${test_record}" 2>/dev/null || true)" || echo "${fuse_pid}" >"${test_record}"
-  else
-    fuse_pid=""
-  fi
-fi
-exec {tl}>&-
-tl=""
+create_bench_pool "${work}/kleened.yaml" "${pool}" "${work}/init.log"
 
 made_daemon=1
 start_kleened_in "${ns}" "${work}/kleened.yaml" "${pidfile}" "${work}/k.log"

@@ -322,9 +322,11 @@ class Build {
   // container and a snapshot follows.
   void snapshot_step(BuildPlanner& planner, const Step& step, Stage& s, const std::string& digest,
                      const std::function<void(Stage&)>& work) {
+    // --no-cache only skips the lookup: the steps it runs are recorded for the next build
+    // (as Docker's builder does).
     std::string key;
-    if (use_cache_ && !s.dirty) {
-      key = check(cache_key(step, s.chain, digest));
+    if (!s.dirty) key = check(cache_key(step, s.chain, digest));
+    if (use_cache_ && !key.empty()) {
       const auto hit = call("cache_lookup", {{"key", key}});
       if (hit.contains("snapshot") && s.container.empty()) {
         const std::string image = hit.at("image").get<std::string>();
@@ -412,7 +414,7 @@ class Build {
           files.sources.push_back(src);
       }
     }
-    if (use_cache_ && digest.empty()) digest = check(content_digest(source_fd, plan, *ignore));
+    if (digest.empty()) digest = check(content_digest(source_fd, plan, *ignore));
     snapshot_step(planner, step, s, digest, [&](Stage& st) {
       const CopyOwner owner = owner_of(st.root_fd.get(), step.chown);
       if (!files.sources.empty())

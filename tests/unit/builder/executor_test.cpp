@@ -184,6 +184,8 @@ TEST_F(ExecutorTest, AllStepsCachedMakeOneContainerFromTheLastSnapshot) {
   ASSERT_EQ(build(fourth, {{"no_cache", true}}).value("status", ""), "ok");
   EXPECT_TRUE(fourth.requests("cache_lookup").empty());
   EXPECT_EQ(fourth.requests("exec").size(), 2u);
+  // ... but records what it ran, for the next build: one entry per RUN and COPY.
+  EXPECT_EQ(fourth.commits.at(0)["cache"].size(), 3u) << fourth.commits.at(0).dump();
 }
 
 TEST_F(ExecutorTest, UserAndEnvOfTheBuildContainerApplyUntilUserAndKeyTheCache) {

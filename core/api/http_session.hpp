@@ -121,13 +121,15 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     if (ec) return on_read_error(ec);
     busy_ = true;
     lowest().expires_never();
-    net::post(core_.handler_pool, [self = this->shared_from_this(),
-                                   request = parser_->release()]() mutable {
-      auto response = dispatch(self->core_.router, std::move(request), self->listener_);
-      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
-        self->write(std::move(response));
-      });
-    });
+    core_.handler_started();
+    core_.handler_pool.post(
+        [self = this->shared_from_this(), request = parser_->release()]() mutable {
+          auto response = dispatch(self->core_.router, std::move(request), self->listener_);
+          net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+            self->write(std::move(response));
+          });
+          self->core_.handler_finished();
+        });
   }
 
   void write(BeastResponse&& response) {

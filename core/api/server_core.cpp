@@ -1,5 +1,7 @@
 #include "api/server_core.hpp"
 
+#include <malloc.h>
+
 #include <spdlog/spdlog.h>
 
 #include <thread>
@@ -24,7 +26,8 @@ ServerCore::ServerCore(const Router& router_in, ServerOptions options_in)
     : router(router_in),
       options(std::move(options_in)),
       handler_pool(options.handler_threads),
-      ioc(static_cast<int>(options.io_threads)) {}
+      ioc(static_cast<int>(options.io_threads)),
+      idle_trim(ioc) {}
 
 void ServerCore::track(const std::shared_ptr<SessionBase>& session) {
   {
@@ -69,8 +72,35 @@ void ServerCore::spawn_ws_thread(std::shared_ptr<WsSession> session, const WsHan
     session.reset();
     std::lock_guard lock(mutex);
     --ws_threads;
+    arm_idle_trim_locked();
     changed.notify_all();
   }).detach();
+}
+
+void ServerCore::handler_started() {
+  std::lock_guard lock(mutex);
+  ++pool_handlers;
+}
+
+void ServerCore::handler_finished() {
+  std::lock_guard lock(mutex);
+  --pool_handlers;
+  arm_idle_trim_locked();
+}
+
+void ServerCore::arm_idle_trim_locked() {
+  if (pool_handlers != 0 || ws_threads != 0 || stopping) return;
+  // Re-arming cancels the wait of an earlier idle moment: one trim per quiet period.
+  idle_trim.expires_after(options.idle_trim_delay);
+  idle_trim.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    {
+      std::lock_guard lock(mutex);
+      if (pool_handlers != 0 || ws_threads != 0 || stopping) return;
+    }
+    // Outside the lock: it walks every arena (under their own locks) and may take a while.
+    ::malloc_trim(0);
+  });
 }
 
 bool ServerCore::wait_ws_threads(std::chrono::milliseconds timeout) {

@@ -8,8 +8,9 @@
 #include <unordered_map>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/steady_timer.hpp>
 
+#include "api/handler_pool.hpp"
 #include "api/router.hpp"
 #include "api/server.hpp"
 
@@ -46,6 +47,12 @@ struct ServerCore {
                        Request request);
   bool wait_ws_threads(std::chrono::milliseconds timeout);
 
+  // Around each request handler on the pool: when the last running handler (pool or
+  // WebSocket) ends, free memory is trimmed after options.idle_trim_delay unless another one
+  // started meanwhile.
+  void handler_started();
+  void handler_finished();
+
   const Router& router;
   const ServerOptions options;
   std::atomic<bool> stopping{false};
@@ -55,11 +62,17 @@ struct ServerCore {
   std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions;
   std::size_t live_sessions = 0;
   std::size_t ws_threads = 0;
+  std::size_t pool_handlers = 0;  // queued or running on handler_pool
 
   // Declared last: destroyed first, so handlers still queued can release their sessions
   // while the registry above is alive.
-  net::thread_pool handler_pool;
+  HandlerPool handler_pool;
   net::io_context ioc;
+  // After ioc: goes before it. Armed and cancelled with `mutex` held, never once `stopping`.
+  net::steady_timer idle_trim;
+
+ private:
+  void arm_idle_trim_locked();
 };
 
 }  // namespace kleene::api::detail

@@ -1,5 +1,6 @@
 #include "daemon/daemon.hpp"
 
+#include <malloc.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -142,6 +143,9 @@ Result<std::unique_ptr<Daemon>> Daemon::start(config::DaemonConfig config, Daemo
   State* raw = state.get();
   state->storage_opener = std::jthread([raw] {
     open_storage(*raw->plugins, raw->config, raw->storage, raw->storage_slot, raw->context);
+    // Start-up is over (config, plugins, storage, re-adopted containers): give back what it
+    // freed. After requests the server does the same once it is idle (ServerOptions).
+    ::malloc_trim(0);
   });
   spdlog::info("kleened ready");
   return std::unique_ptr<Daemon>(new Daemon(std::move(state)));

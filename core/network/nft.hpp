@@ -43,6 +43,11 @@ class Nftables {
   // The text of our tables as nft lists them ("" when there are none), for tests and debugging.
   [[nodiscard]] Result<std::string> list_ours();
 
+  // Whether table inet kleene or bridge kleene exists in the calling thread's network
+  // namespace, asked over a netfilter netlink socket of its own without libnftables (which
+  // create() loads): kleened starting with no networks and no leftovers never needs the library.
+  [[nodiscard]] static Result<bool> ours_exist();
+
  private:
   struct Deleter {
     void operator()(nft_ctx* ctx) const noexcept;

@@ -27,10 +27,19 @@ std::recursive_mutex& change_mutex() {
 // One libnftables context for the process, made on first use (in a request thread: the host
 // network namespace) and retried on the next change when that failed. Callers hold
 // change_mutex().
-Result<Nftables*> nftables() {
+std::optional<Nftables>& nftables_instance() {
   static std::optional<Nftables> instance;
+  return instance;
+}
+
+Result<Nftables*> nftables() {
+  auto& instance = nftables_instance();
   if (!instance) instance.emplace(TRY(Nftables::create()));
   return &*instance;
+}
+
+bool nftables_loaded() {
+  return nftables_instance().has_value();
 }
 
 // "10.0.0.0/24" -> "24".
@@ -100,7 +109,6 @@ Result<void> NetworkService::apply_firewall() {
   // What was loaded last (the ruleset changes only with networks, connections and published
   // ports, never with a container start or stop, so most calls load nothing).
   static std::optional<std::string> loaded;
-  auto* nft = TRY(nftables());
   const auto networks = TRY(repo_.list());
   firewall::Snapshot snapshot;
   if (ports_) {
@@ -121,6 +129,16 @@ Result<void> NetworkService::apply_firewall() {
   }
   const std::string script = TRY(firewall::render(snapshot));
   if (loaded && *loaded == script) return {};
+  // Nothing to load and nothing of ours in the kernel (kleened starting without networks):
+  // libnftables, which the context loads, is not needed. When the kernel cannot be asked,
+  // libnftables answers below as before.
+  if (networks.empty() && snapshot.ports.empty() && !nftables_loaded()) {
+    if (auto exist = Nftables::ours_exist(); exist && !*exist) {
+      loaded = script;
+      return {};
+    }
+  }
+  auto* nft = TRY(nftables());
   loaded.reset();
   if (networks.empty() && snapshot.ports.empty()) {
     TRY(nft->remove_ours());

@@ -1,8 +1,11 @@
 // ByteSource over libcurl's multi interface: read() drives the transfer until the write
 // callback has delivered the next chunk, so libarchive pulls the download at its own pace.
 #include <curl/curl.h>
+#include <dlfcn.h>
 
-#include <mutex>
+#include <cerrno>
+#include <string>
+#include <type_traits>
 
 #include "image/create/file_source.hpp"
 #include "image/create/source.hpp"
@@ -10,16 +13,79 @@
 namespace kleene::image {
 namespace {
 
-void global_init() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+// libcurl is loaded on the first http(s) fetch, not when kleened starts: with its TLS, HTTP/2,
+// IDN, LDAP, SSH and Kerberos libraries it is about 1.5 MiB of resident memory that a daemon
+// which only imports local files (file:// never reaches libcurl) does not need. The prototypes
+// come from its header, so a symbol of another type does not compile.
+constexpr const char* kLibrary = "libcurl.so.4";
+
+struct Library {
+  decltype(&curl_global_init) global_init = nullptr;
+  decltype(&curl_easy_init) easy_init = nullptr;
+  decltype(&curl_easy_cleanup) easy_cleanup = nullptr;
+  decltype(&curl_easy_setopt) easy_setopt = nullptr;
+  decltype(&curl_easy_getinfo) easy_getinfo = nullptr;
+  decltype(&curl_easy_strerror) easy_strerror = nullptr;
+  decltype(&curl_multi_init) multi_init = nullptr;
+  decltype(&curl_multi_cleanup) multi_cleanup = nullptr;
+  decltype(&curl_multi_add_handle) multi_add_handle = nullptr;
+  decltype(&curl_multi_remove_handle) multi_remove_handle = nullptr;
+  decltype(&curl_multi_perform) multi_perform = nullptr;
+  decltype(&curl_multi_info_read) multi_info_read = nullptr;
+  decltype(&curl_multi_poll) multi_poll = nullptr;
+};
+
+Result<Library> load_library() {
+  // Never closed: libcurl's global state lives until the process exits.
+  void* handle = ::dlopen(kLibrary, RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    const char* why = ::dlerror();
+    return make_error(ENOENT, std::string("cannot load ") + kLibrary + ": " +
+                                  (why != nullptr ? why : "unknown error"));
+  }
+  Library library;
+  std::string missing;
+  auto bind = [&](auto& function, const char* name) {
+    function = reinterpret_cast<std::remove_reference_t<decltype(function)>>(::dlsym(handle, name));
+    if (function == nullptr) missing += (missing.empty() ? "" : ", ") + std::string(name);
+  };
+  bind(library.global_init, "curl_global_init");
+  bind(library.easy_init, "curl_easy_init");
+  bind(library.easy_cleanup, "curl_easy_cleanup");
+  bind(library.easy_setopt, "curl_easy_setopt");
+  bind(library.easy_getinfo, "curl_easy_getinfo");
+  bind(library.easy_strerror, "curl_easy_strerror");
+  bind(library.multi_init, "curl_multi_init");
+  bind(library.multi_cleanup, "curl_multi_cleanup");
+  bind(library.multi_add_handle, "curl_multi_add_handle");
+  bind(library.multi_remove_handle, "curl_multi_remove_handle");
+  bind(library.multi_perform, "curl_multi_perform");
+  bind(library.multi_info_read, "curl_multi_info_read");
+  bind(library.multi_poll, "curl_multi_poll");
+  if (!missing.empty()) return make_error(ENOSYS, std::string(kLibrary) + " lacks " + missing);
+  // Once, before any other call (curl_global_init is not thread-safe): the static below that
+  // holds this result is initialised by one thread while the others wait.
+  if (library.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    return make_error(EIO, "could not initialise libcurl");
+  return library;
+}
+
+// Loaded and initialised once per process; a failure is kept and reported to every caller.
+const Result<Library>& library() {
+  static const Result<Library> loaded = load_library();
+  return loaded;
+}
+
+// The library of a handle that exists: start() loaded it.
+const Library& lib() {
+  return *library();
 }
 
 struct EasyDeleter {
-  void operator()(CURL* easy) const { curl_easy_cleanup(easy); }
+  void operator()(CURL* easy) const { lib().easy_cleanup(easy); }
 };
 struct MultiDeleter {
-  void operator()(CURLM* multi) const { curl_multi_cleanup(multi); }
+  void operator()(CURLM* multi) const { lib().multi_cleanup(multi); }
 };
 
 class CurlSource final : public ByteSource {
@@ -28,31 +94,33 @@ class CurlSource final : public ByteSource {
       : url_(std::move(url)), options_(std::move(options)) {}
 
   ~CurlSource() override {
-    if (multi_ && easy_) curl_multi_remove_handle(multi_.get(), easy_.get());
+    if (multi_ && easy_) lib().multi_remove_handle(multi_.get(), easy_.get());
   }
 
   Result<void> start() {
-    global_init();
-    easy_.reset(curl_easy_init());
-    multi_.reset(curl_multi_init());
+    const auto& loaded = library();
+    if (!loaded) return std::unexpected(loaded.error());
+    const Library& curl = *loaded;
+    easy_.reset(curl.easy_init());
+    multi_.reset(curl.multi_init());
     if (!easy_ || !multi_) return make_error(ENOMEM, "could not initialise libcurl");
     CURL* e = easy_.get();
-    curl_easy_setopt(e, CURLOPT_URL, url_.c_str());
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,file");
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
-    curl_easy_setopt(e, CURLOPT_FAILONERROR, 1L);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT,
+    curl.easy_setopt(e, CURLOPT_URL, url_.c_str());
+    curl.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,file");
+    curl.easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl.easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl.easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
+    curl.easy_setopt(e, CURLOPT_FAILONERROR, 1L);
+    curl.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl.easy_setopt(e, CURLOPT_CONNECTTIMEOUT,
                      static_cast<long>(options_.connect_timeout.count()));
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.stall_timeout.count()));
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "kleened");
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, error_buffer_);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &CurlSource::on_data);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, this);
-    if (curl_multi_add_handle(multi_.get(), e) != CURLM_OK) {
+    curl.easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl.easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.stall_timeout.count()));
+    curl.easy_setopt(e, CURLOPT_USERAGENT, "kleened");
+    curl.easy_setopt(e, CURLOPT_ERRORBUFFER, error_buffer_);
+    curl.easy_setopt(e, CURLOPT_WRITEFUNCTION, &CurlSource::on_data);
+    curl.easy_setopt(e, CURLOPT_WRITEDATA, this);
+    if (curl.multi_add_handle(multi_.get(), e) != CURLM_OK) {
       return make_error(EIO, "could not start the transfer");
     }
     TRY(fill());
@@ -71,7 +139,7 @@ class CurlSource final : public ByteSource {
 
   std::optional<uint64_t> size() const override {
     curl_off_t length = -1;
-    curl_easy_getinfo(easy_.get(), CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+    lib().easy_getinfo(easy_.get(), CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
     if (length < 0) return std::nullopt;
     return static_cast<uint64_t>(length);
   }
@@ -86,11 +154,11 @@ class CurlSource final : public ByteSource {
   Result<void> fill() {
     while (pending_.empty() && !done_) {
       int running = 0;
-      if (curl_multi_perform(multi_.get(), &running) != CURLM_OK) {
+      if (lib().multi_perform(multi_.get(), &running) != CURLM_OK) {
         return make_error(EIO, "transfer failed");
       }
       int left = 0;
-      while (CURLMsg* msg = curl_multi_info_read(multi_.get(), &left)) {
+      while (CURLMsg* msg = lib().multi_info_read(multi_.get(), &left)) {
         if (msg->msg == CURLMSG_DONE) {
           done_ = true;
           result_ = msg->data.result;
@@ -100,10 +168,10 @@ class CurlSource final : public ByteSource {
       if (options_.cancelled && options_.cancelled()) {
         return make_error(ECANCELED, "transfer cancelled");
       }
-      curl_multi_poll(multi_.get(), nullptr, 0, 250, nullptr);
+      lib().multi_poll(multi_.get(), nullptr, 0, 250, nullptr);
     }
     if (pending_.empty() && done_ && result_ != CURLE_OK) {
-      std::string detail = error_buffer_[0] ? error_buffer_ : curl_easy_strerror(result_);
+      std::string detail = error_buffer_[0] ? error_buffer_ : lib().easy_strerror(result_);
       const int code =
           result_ == CURLE_HTTP_RETURNED_ERROR || result_ == CURLE_FILE_COULDNT_READ_FILE ? ENOENT
                                                                                           : EIO;

@@ -1,0 +1,50 @@
+// The threads that run request handlers (internal to the server): up to a maximum, each
+// started when a handler is posted and no thread is free, so an idle kleened keeps the one or
+// two threads its requests needed instead of the whole pool (each thread costs its stack and,
+// once it has allocated, a malloc arena). Started threads stay until join().
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace kleene::api::detail {
+
+class HandlerPool {
+ public:
+  using Task = std::move_only_function<void()>;
+
+  explicit HandlerPool(unsigned max_threads);
+  ~HandlerPool();  // join()s; tasks still queued then are destroyed without running
+  HandlerPool(const HandlerPool&) = delete;
+  HandlerPool& operator=(const HandlerPool&) = delete;
+
+  // Runs `task` on a free thread, a new one if none is free and the maximum is not reached,
+  // else after the tasks queued before it.
+  void post(Task task);
+  // Runs every task posted so far (and those they or others post meanwhile), then ends the
+  // threads. A task posted once the threads have ended never runs. Idempotent.
+  void join();
+
+  // Threads started so far, and those of them waiting for a task (for tests).
+  std::size_t threads() const;
+  std::size_t idle_threads() const;
+
+ private:
+  void work();
+
+  const std::size_t max_threads_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Task> queue_;
+  std::vector<std::thread> threads_;
+  std::size_t idle_ = 0;  // threads waiting for a task
+  bool joining_ = false;
+  bool joined_ = false;
+};
+
+}  // namespace kleene::api::detail

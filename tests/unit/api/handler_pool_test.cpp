@@ -1,0 +1,103 @@
+// HandlerPool: threads start as handlers need them, up to the maximum; join() runs what is queued.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <latch>
+#include <memory>
+#include <thread>
+
+#include "api/handler_pool.hpp"
+
+namespace {
+
+using kleene::api::detail::HandlerPool;
+
+TEST(HandlerPool, StartsNoThreadUntilATaskIsPosted) {
+  HandlerPool pool(4);
+  EXPECT_EQ(pool.threads(), 0u);
+  std::promise<void> ran;
+  pool.post([&] { ran.set_value(); });
+  ran.get_future().get();
+  EXPECT_EQ(pool.threads(), 1u);
+}
+
+// Until the pool's one thread waits for work again (it does right after its task returns).
+void wait_until_idle(const HandlerPool& pool) {
+  while (pool.idle_threads() != pool.threads())
+    std::this_thread::yield();
+}
+
+TEST(HandlerPool, ReusesAFreeThreadForTasksOneAfterAnother) {
+  HandlerPool pool(4);
+  for (int i = 0; i < 20; ++i) {
+    std::promise<void> ran;
+    pool.post([&] { ran.set_value(); });
+    ran.get_future().get();
+    wait_until_idle(pool);
+  }
+  EXPECT_EQ(pool.threads(), 1u);
+}
+
+TEST(HandlerPool, RunsUpToTheMaximumAtOnceAndQueuesTheRest) {
+  constexpr int kMax = 4;
+  HandlerPool pool(kMax);
+  std::latch all_running(kMax);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<int> done{0};
+  for (int i = 0; i < kMax; ++i) {
+    pool.post([&, released] {
+      all_running.count_down();
+      released.wait();
+      ++done;
+    });
+  }
+  all_running.wait();  // four tasks block at once: four threads
+  EXPECT_EQ(pool.threads(), static_cast<std::size_t>(kMax));
+  std::promise<void> fifth;
+  pool.post([&] { fifth.set_value(); });  // queued: no fifth thread
+  EXPECT_EQ(pool.threads(), static_cast<std::size_t>(kMax));
+  release.set_value();
+  fifth.get_future().get();
+  pool.join();
+  EXPECT_EQ(done.load(), kMax);
+  EXPECT_EQ(pool.threads(), static_cast<std::size_t>(kMax));
+}
+
+TEST(HandlerPool, JoinRunsWhatIsQueuedThenDropsLaterTasks) {
+  HandlerPool pool(1);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<int> ran{0};
+  pool.post([&, released] {
+    released.wait();
+    ++ran;
+  });
+  for (int i = 0; i < 5; ++i)
+    pool.post([&] { ++ran; });
+  release.set_value();
+  pool.join();
+  EXPECT_EQ(ran.load(), 6);
+
+  // After join a task is destroyed without running.
+  auto alive = std::make_shared<int>(0);
+  std::weak_ptr<int> watch = alive;
+  pool.post([&, held = std::move(alive)] { ++ran; });
+  pool.join();  // idempotent
+  EXPECT_EQ(ran.load(), 6);
+  EXPECT_FALSE(watch.expired());  // kept until the pool goes, as boost's thread_pool did
+}
+
+TEST(HandlerPool, DestroysQueuedTasksWhenItGoes) {
+  auto alive = std::make_shared<int>(0);
+  std::weak_ptr<int> watch = alive;
+  {
+    HandlerPool pool(1);
+    pool.join();
+    pool.post([held = std::move(alive)] {});
+  }
+  EXPECT_TRUE(watch.expired());
+}
+
+}  // namespace

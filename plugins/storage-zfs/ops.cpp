@@ -155,7 +155,23 @@ json clone(const Cli& cli, const json& request) {
   const std::string target = string_field(request, "target");
   require_snapshot(source, "clone");
   require_dataset(target, "clone");
-  cli.zfs({"clone", source, target});
+  const auto result = cli.zfs_raw({"clone", source, target});
+  if (result.exit_code == 0) return json::object();
+  // zfs-fuse can make the clone and then fail to mount it ("mountpoint or dataset is busy"):
+  // mount it, retrying busy; if it cannot be mounted, remove it: a failed clone leaves nothing.
+  if (!is_busy_message(result.err) || !cli.exists(target))
+    throw_failure({cli.settings().zfs}, result);
+  try {
+    cli.zfs_retrying_busy({"mount", target}, {});
+  } catch (const sdk::Error&) {
+    // ("filesystem already mounted": it was, after all)
+    if (properties(cli, target, "mounted")["mounted"] == "yes") return json::object();
+    try {
+      destroy_dataset(cli, target, false);
+    } catch (const sdk::Error&) {  // the mount's error is the one to report
+    }
+    throw;
+  }
   return json::object();
 }
 

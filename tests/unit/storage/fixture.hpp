@@ -21,7 +21,7 @@ class StorageTest : public ::testing::Test {
     ASSERT_TRUE(pool) << pool.error().message;
     pool_ = std::move(*pool);
     plugin::HostOptions options;
-    options.plugin_config = {{"zfs", pool_->plugin_config()}};
+    options.plugin_config = {{"zfs", plugin_config()}};
     registry_ = std::make_unique<plugin::Registry>(options);
     auto loaded = registry_->load_file(KLEENE_BUILT_PLUGIN_DIR "/storage-zfs.so");
     ASSERT_TRUE(loaded) << loaded.error().message;
@@ -38,6 +38,9 @@ class StorageTest : public ::testing::Test {
       EXPECT_EQ(pool_->list_all(), baseline_) << "leaked datasets";
     }
   }
+
+  // The storage-zfs plugin's config (a test may wrap the zfs tool).
+  virtual nlohmann::json plugin_config() { return pool_->plugin_config(); }
 
   std::string ds(const std::string& path) const { return pool_->dataset("kleene/" + path); }
 

@@ -22,8 +22,17 @@ import sys
 import tempfile
 import time
 
-CFG = json.load(open(sys.argv[1], encoding="utf-8"))
+if len(sys.argv) != 3:
+    sys.exit("usage: measure.py ENGINES.json OUT | measure.py --replot OUT (the chart again from "
+             "OUT.json)")
+REPLOT = sys.argv[1] == "--replot"
 OUT = sys.argv[2]
+if REPLOT:
+    SAVED = json.load(open(OUT + ".json", encoding="utf-8"))
+    CFG = {"runs": SAVED["runs"], "parallel": next(iter(SAVED["parallel"].values()), {}).get(
+        "count", 50)}
+else:
+    CFG = json.load(open(sys.argv[1], encoding="utf-8"))
 RUNS = CFG["runs"]
 SLEEPER = ["/bin/sh", "-c", "trap 'exit 0' TERM; sleep 100000 & wait"]
 DEVNULL = subprocess.DEVNULL
@@ -509,17 +518,58 @@ def bench_build(engines):
             record("cached build", e, e.build, ctx, "kl-bench-built")
 
 
+def bench_storage(engines):
+    """What kleene's create and rm spend in ZFS: `zfs clone` of the image's snapshot and `zfs
+    destroy` of the clone, run directly (under kleened's command lock, as it runs them), on
+    the same pool in the same run. Rows "zfs clone" and "zfs destroy" of the kleene column."""
+    zfs = CFG.get("zfs")
+    if not zfs or not any(e.name == "kleene" for e in engines):
+        return
+    print("storage: zfs clone and destroy of the image snapshot, directly", flush=True)
+    lock = [] if os.path.exists("/dev/zfs") else ["flock", "-w", "60", zfs["lock"]]
+    kleene = next(e for e in engines if e.name == "kleene")
+    for r in range(RUNS):
+        clone = f"{zfs['parent']}/kl-b-probe-{r}"
+        if not record("zfs clone", kleene, lambda: run(lock + ["zfs", "clone", zfs["snapshot"],
+                                                                 clone])[0]):
+            return
+        if not record("zfs destroy", kleene, lambda: destroy(clone)):
+            return
+
+
+def destroy(dataset):
+    """`zfs destroy` as kleene's storage plugin runs it: zfs-fuse answers "dataset is busy" for
+    a while after a mount, so on busy it unmounts and retries after 10 ms, doubling to 400 ms.
+    The time includes the retries: what a `klee rm` waits for."""
+    lock = [] if os.path.exists("/dev/zfs") else ["flock", "-w", "60", CFG["zfs"]["lock"]]
+    start, delay = time.perf_counter_ns(), 0.01
+    for attempt in range(1, 13):
+        try:
+            run(lock + ["zfs", "destroy", dataset])
+            return (time.perf_counter_ns() - start) / 1e6
+        except OpFailed as e:
+            if "busy" not in str(e) or attempt == 12:
+                raise
+        quiet(run, lock + ["zfs", "unmount", dataset])
+        time.sleep(delay)
+        delay = min(delay * 2, 0.4)
+
+
 memory = {}  # "what" -> {"rss": KiB, "pss": KiB, "note": ...}
 
 
 def measure_daemons():
+    memory["kleened (idle, one image)"] = CFG["kleened_idle"]
+    # Idle as kleened means it: it gives its freed heap back 1 s after its last request.
+    time.sleep(1.5)
     for what, pidfile in CFG["daemons"].items():
         try:
             pid = int(open(pidfile, encoding="utf-8").read().strip())
         except (OSError, ValueError):
             continue
         rss, pss = memory_kib(pid)
-        memory[what] = {"rss": rss, "pss": pss, "pid": pid}
+        label = "kleened (idle, one image and a bridge network)" if what == "kleened" else what
+        memory[label] = {"rss": rss, "pss": pss, "pid": pid}
         if what == "dockerd":
             for c in children(pid, "containerd"):
                 rss, pss = memory_kib(c)
@@ -558,7 +608,7 @@ def summary(values):
 
 
 OPS = ["run", "create", "start", "exec", "stop", "rm", "run -d", "start none", "start bridge",
-       "ls -a", "cached build"]
+       "ls -a", "cached build", "zfs clone", "zfs destroy"]
 TARGETS = [  # (what, op, peer, bound of kleene/peer)
     ("`klee run` ≤ 1.0 × `runc run`", "run", "runc", 1.0),
     ("`klee run` ≤ 0.1 × `docker run`", "run", "docker", 0.1),
@@ -590,8 +640,11 @@ def chart(names):
     if not ops:
         return None
     data_dir = os.path.dirname(OUT) or "."
-    script = ["set terminal pngcairo size 1600,1000 font 'sans,9'", f"set output '{OUT}.png'",
-              "set multiplot layout 3,4 title 'kleene and its peers: wall time of one command "
+    rows_of_panels = -(-(len(ops) + 1) // 4)
+    script = [f"set terminal pngcairo size 1600,{330 * rows_of_panels} font 'sans,9'",
+              f"set output '{OUT}.png'",
+              f"set multiplot layout {rows_of_panels},4 title 'kleene and its peers: wall time of "
+              "one command "
               f"[ms], log scale (box: p10-p90, line: median, whiskers: min-max), {RUNS} runs'",
               "set logscale y", "set style fill solid 0.3", "set boxwidth 0.6", "unset key",
               "set grid ytics", "set xtics rotate by -30"]
@@ -660,7 +713,7 @@ def report(engines, skipped):
         ratio = statistics.median(kp["wall"]) / k1
         targets.append({"target": f"{CFG['parallel']} parallel `klee run -d` ≤ 30 × one",
                         "ratio": ratio, "bound": 30.0, "met": ratio <= 30.0})
-    for what, key, bound in (("kleened idle RSS ≤ 10 MiB", "kleened", 10240),
+    for what, key, bound in (("kleened idle RSS ≤ 10 MiB", "kleened (idle, one image)", 10240),
                              ("keeper RSS ≤ 1 MiB", "monitor: kleene-keeper (kleene)", 1024)):
         m = memory.get(key, {})
         if "rss" in m:
@@ -733,9 +786,11 @@ def report(engines, skipped):
             L.append(f"| {what} | {m['rss']} | {m['pss']} |")
         else:
             L.append(f"| {what} | {m['note']} | |")
-    L += ["", "Daemon memory is taken idle (after the images were imported, before the first "
-          "container); a monitor's with one sleeping container. podman, runc, crun and the floor "
-          "have no daemon; runc, crun and the floor no monitor."]
+    L += ["", "Daemon memory is taken idle, 1.5 s after the last request (kleened trims its "
+          "heap 1 s after a busy period): kleened with the image only, then with the bridge "
+          "network too (libnftables and the firewall loaded), dockerd after the import; a "
+          "monitor's with one sleeping container. podman, runc, crun and the floor have no "
+          "daemon; runc, crun and the floor no monitor."]
     if any(notes.values()):
         L += ["", "## Not measured", ""]
         for op, per in notes.items():
@@ -749,7 +804,21 @@ def report(engines, skipped):
     print("\n".join(L))
 
 
+def replot():
+    names = list(SAVED["versions"])
+    names = [n for n in names if n not in SAVED["skipped_engines"]]
+    for op, per in SAVED["ops"].items():
+        for n, summary_ in per.items():
+            samples.setdefault(op, {})[n] = summary_["samples_ms"]
+    for n, p in SAVED["parallel"].items():
+        parallel[n] = {"wall": p["wall_ms"], "starts": p["starts_ms"]}
+    print(chart(names))
+
+
 def main():
+    if REPLOT:
+        replot()
+        return
     # run.sh's cleanup sends SIGTERM when it is interrupted: end through the finally below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     engines, skipped = make_engines()
@@ -758,7 +827,8 @@ def main():
         measure_monitors(engines)
         for phase in CFG["phases"]:
             {"run": bench_run, "lifecycle": bench_lifecycle, "network": bench_network,
-             "parallel": bench_parallel, "ls": bench_ls, "build": bench_build}[phase](engines)
+             "parallel": bench_parallel, "ls": bench_ls, "build": bench_build,
+             "storage": bench_storage}[phase](engines)
     finally:
         for e in engines:
             if isinstance(e, Floor):

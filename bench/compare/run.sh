@@ -20,8 +20,9 @@
 # kl-bench-cmp netns, pool, mount, process or cgroup is left, that hugetlb is back on cgroup v2
 # and that the host's ip_forward did not change (exit 1 if so).
 #   usage: sudo bench/compare/run.sh [RUNS]         (RUNS: default 20)
-# Environment: PEERS (default "floor runc crun podman docker"), PARALLEL (50), LS_COUNT (1000),
-# PHASES (default "run lifecycle network parallel ls build"); KLEENED, KLEE, KEEPER, PLUGIN_DIR
+# Environment: PEERS (default "floor runc crun podman docker"), PARALLEL (50), LS_COUNT (1000;
+# 900 on zfs-fuse, which mounts at most 1000 file systems),
+# PHASES (default "run lifecycle network parallel ls build storage"); KLEENED, KLEE, KEEPER, PLUGIN_DIR
 # as for the other benches. Writes bench/results/compare-<date>.{md,json,png}.
 set -euo pipefail
 
@@ -34,8 +35,10 @@ ns="${name}"
 pool="${name}"
 peers="${PEERS:-floor runc crun podman docker}"
 parallel="${PARALLEL:-50}"
-ls_count="${LS_COUNT:-1000}"
-phases="${PHASES:-run lifecycle network parallel ls build}"
+# zfs-fuse mounts at most 1000 file systems (kleene's containers are mounted datasets): 900
+# containers there, 1000 with kernel ZFS. See bench/README.md.
+ls_count="${LS_COUNT:-$([[ -e /dev/zfs ]] && echo 1000 || echo 900)}"
+phases="${PHASES:-run lifecycle network parallel ls build storage}"
 out="${repo}/bench/results/compare-$(date -u +%Y-%m-%d)"
 py=/usr/bin/python3 # Debian's (measure.py needs its standard library only)
 docker_cli=/usr/bin/docker # docker.io's client, the same version as its dockerd
@@ -90,6 +93,7 @@ fi
 
 forward_before="$(cat /proc/sys/net/ipv4/ip_forward)"
 containers_dir_before="$([[ -e /var/lib/containers ]] && echo 1 || true)"
+libpod_lock_before="$([[ -e /dev/shm/libpod_lock ]] && echo 1 || true)" # podman's SHM locks
 cgroups_before="$(find /sys/fs/cgroup -mindepth 2 -maxdepth 2 -type d -name 'libpod_parent' | sort)"
 
 # State on tmpfs; everything is removed on exit, in the reverse order of its making.
@@ -162,11 +166,14 @@ cleanup() {
   [[ -n "${made_hugetlb}" ]] && restore_hugetlb
   [[ -n "${made_ns}" ]] && ip netns del "${ns}"
   [[ -z "${containers_dir_before}" ]] && rm -rf /var/lib/containers
+  [[ -z "${libpod_lock_before}" ]] && rm -f /dev/shm/libpod_lock
   # Mounts docker or podman left below the work dir (overlay, netns files), deepest first.
   local m
   while IFS= read -r m; do umount -l "${m}"; done < <(awk -v w="${work}" 'index($5, w) == 1 {print $5}' /proc/self/mountinfo | sort -r)
   if grep -q " ${work}[/ ]" /proc/self/mountinfo; then
     echo "error: still mounted below ${work}; left in place" >&2
+  elif serial zpool list -H -o name "${pool}" >/dev/null 2>&1; then
+    echo "error: pool ${pool} is still imported; ${work} (its file) left in place" >&2
   else
     rm -rf --one-file-system "${work}"
   fi
@@ -181,6 +188,7 @@ cleanup() {
   for pid in /proc/[0-9]*; do
     grep -qa -- "/dev/shm/${name}\." "${pid}/cmdline" 2>/dev/null && left+=" process:${pid#/proc/}"
   done
+  [[ -z "${libpod_lock_before}" && -e /dev/shm/libpod_lock ]] && left+=" /dev/shm/libpod_lock"
   [[ "$(cat /proc/sys/net/ipv4/ip_forward)" == "${forward_before}" ]] || left+=" host-ip_forward"
   if [[ -n "${left}" ]]; then
     echo "error: ${name} left behind:${left}" >&2
@@ -225,6 +233,17 @@ storage_kleene="ZFS ($([[ -e /dev/zfs ]] && echo kernel || echo zfs-fuse), file-
 rootfs_tar="${work}/rootfs.tar.gz"
 bash "${repo}/tests/fixtures/make-busybox-rootfs" "${rootfs_tar}" >/dev/null
 k image create -t kl-bench-img fetch "file://${rootfs_tar}" >/dev/null
+# kleened idle with one image and nothing else: kleened gives its freed heap back 1 s after
+# its last request, so "idle" is read 1.5 s after the import.
+sleep 1.5
+kleened_pid="$(cat "${pidfile}")"
+kleened_idle="$(jq -n --argjson rss "$(awk '/^VmRSS:/ {print $2}' "/proc/${kleened_pid}/status")" \
+  --argjson pss "$(awk '/^Pss:/ {print $2}' "/proc/${kleened_pid}/smaps_rollup")" --argjson pid "${kleened_pid}" \
+  '{rss: $rss, pss: $pss, pid: $pid}')"
+# The image's snapshot, for the storage phase's direct `zfs clone`.
+image_snapshot="$(serial zfs list -H -o name -t snapshot -r "${pool}/kleene/image" | sed -n 1p)"
+[[ -n "${image_snapshot}" ]] || fail "no snapshot of the image under ${pool}/kleene/image"
+zfs_lock=/run/kleene-zfs-fuse.lock
 k network create -t bridge --subnet 10.79.0.0/24 -i kl-bench-br0 kl-bench-br >/dev/null
 
 # A context for the cached rebuild: the same Dockerfile for every engine.
@@ -353,13 +372,14 @@ done
 jq -n --argjson engines "${engines_json}" --argjson runs "${runs}" --argjson par "${parallel}" \
   --argjson ls "${ls_count}" --arg phases "${phases}" --arg ctx "${ctx}" \
   --arg commit "$(git -C "${repo}" rev-parse --short HEAD)" --arg kpid "${pidfile}" --arg dpid "${work}/docker/pid" \
-  --arg sk "${storage_kleene}" \
+  --argjson kidle "${kleened_idle}" --arg sk "${storage_kleene}" --arg snap "${image_snapshot}" --arg lock "${zfs_lock}" \
   '{engines: $engines, runs: $runs, parallel: $par, parallel_rounds: 3, ls_count: $ls,
     phases: ($phases | split(" ")), commit: $commit, build_context: {default: $ctx},
     bridge: {kleene: "kl-bench-br", docker: "bridge"},
     bridge_reason: {podman: "podman bridge networks (CNI) keep IPAM state under /var/lib/cni on the host: not set up",
                     runc: "an OCI runtime has no networks of its own", crun: "an OCI runtime has no networks of its own"},
-    daemons: {kleened: $kpid, dockerd: $dpid},
+    daemons: {kleened: $kpid, dockerd: $dpid}, kleened_idle: $kidle,
+    zfs: {snapshot: $snap, parent: "'"${pool}"'/kleene", lock: $lock},
     storage: {kleene: $sk, docker: "overlay2 on tmpfs", podman: "overlay on tmpfs",
               "runc, crun, floor": "the unpacked rootfs on tmpfs"}}' >"${work}/engines.json"
 

@@ -101,39 +101,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ip netns add "${ns}"
-made_ns=1
-ip -n "${ns}" link set lo up
-
-cat >"${work}/kleened.yaml" <<EOF
-# kleened of bench/build/run.sh: private network namespace ${ns}, state on tmpfs, a
-# throw-away pool on a sparse file on tmpfs.
-kleene_root: ${pool}/kleene
-api_listening_sockets:
-  - address: http://${sock}
-log_file: ${work}/k.log
-log_level: ${KLEENED_LOG_LEVEL:-info}
-plugin_dirs:
-  - ${plugin_dir}
-keeper_path: ${keeper}
-run_dir: ${work}/run
-pidfile: ${pidfile}
-metadata_db: ${work}/m.sqlite
-stop_timeout: 2
-plugins:
-  zfs:
-    pool_file: ${work}/pool.img
-    pool_size: 1G
-    pool_mountpoint: ${work}/mnt
-    pool_cachefile: none
-    zfs_fuse_pidfile: ${zfs_fuse_pidfile}
-EOF
-
-made_pool=1
-create_bench_pool "${work}/kleened.yaml" "${pool}" "${work}/init.log"
-
-made_daemon=1
-start_kleened_in "${ns}" "${work}/kleened.yaml" "${pidfile}" "${work}/k.log"
+start_bench_kleened "${ns}" "${pool}" "${work}" 1G bench/build/run.sh
 
 bash "${repo}/tests/fixtures/make-busybox-rootfs" "${work}/rootfs.tar.gz" >/dev/null
 k image create -t base fetch "file://${work}/rootfs.tar.gz" >/dev/null

@@ -197,37 +197,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ip netns add "${ns}"
-made_ns=1
-ip -n "${ns}" link set lo up
-
 # --- kleene -------------------------------------------------------------------------------
-cat >"${work}/kleened.yaml" <<EOF
-# kleened of bench/compare/run.sh: private network namespace ${ns}, state on tmpfs, a
-# throw-away pool on a sparse file on tmpfs.
-kleene_root: ${pool}/kleene
-api_listening_sockets:
-  - address: http://${sock}
-log_file: ${work}/k.log
-plugin_dirs:
-  - ${plugin_dir}
-keeper_path: ${keeper}
-run_dir: ${work}/run
-pidfile: ${pidfile}
-metadata_db: ${work}/m.sqlite
-stop_timeout: 5
-plugins:
-  zfs:
-    pool_file: ${work}/pool.img
-    pool_size: 4G
-    pool_mountpoint: ${work}/mnt
-    pool_cachefile: none
-    zfs_fuse_pidfile: ${zfs_fuse_pidfile}
-EOF
-made_pool=1
-create_bench_pool "${work}/kleened.yaml" "${pool}" "${work}/init.log"
-made_daemon=1
-start_kleened_in "${ns}" "${work}/kleened.yaml" "${pidfile}" "${work}/k.log"
+start_bench_kleened "${ns}" "${pool}" "${work}" 4G bench/compare/run.sh
 storage_kleene="ZFS ($([[ -e /dev/zfs ]] && echo kernel || echo zfs-fuse), file-backed pool on tmpfs)"
 
 rootfs_tar="${work}/rootfs.tar.gz"

@@ -139,19 +139,75 @@ destroy_bench_pool() {
     exec {tl}>>"${test_lock}"
     flock "${tl}"
   fi
-  # zfs-fuse answers "dataset is busy" for a while after an unmount: retry as kleened does.
-  local attempt delay=0.1
-  for attempt in {1..12}; do
-    serial zpool list -H -o name "${pool}" >/dev/null 2>&1 || break
-    if ((attempt == 12)); then
-      serial zpool destroy -f "${pool}"
-      break
-    fi
-    serial zpool destroy "${pool}" 2>/dev/null && break
-    sleep "${delay}"
-    delay="$(awk -v d="${delay}" 'BEGIN {print (d * 2 < 1) ? d * 2 : 1}')"
-  done
+  destroy_retrying zpool "${pool}" "" -f
   stop_zfs_fuse_if_idle
   exec {tl}>&-
   tl=""
+}
+
+# `serial TOOL destroy FLAGS NAME` (TOOL zfs or zpool) until TOOL lists NAME no more: zfs-fuse
+# answers "busy" for a while after an unmount, so retry as kleened does (backoff from 0.1 s
+# doubling to 1 s; the 12th and last attempt with LAST_FLAGS, and its error shown).
+destroy_retrying() {
+  local tool=$1 name=$2 flags=$3 last_flags=$4 attempt delay=0.1
+  for attempt in {1..12}; do
+    serial "${tool}" list -H -o name "${name}" >/dev/null 2>&1 || return 0
+    if ((attempt == 12)); then
+      # shellcheck disable=SC2086 # flags: zero or more words
+      serial "${tool}" destroy ${last_flags} "${name}"
+      return
+    fi
+    # shellcheck disable=SC2086
+    serial "${tool}" destroy ${flags} "${name}" 2>/dev/null && return 0
+    sleep "${delay}"
+    delay="$(awk -v d="${delay}" 'BEGIN {print (d * 2 < 1) ? d * 2 : 1}')"
+  done
+}
+
+# Writes the config of a bench's own kleened to $1: datasets under $2 (kleene_root); socket,
+# log, pidfile, run dir and store under $3 (the bench's work dir, tmpfs); $4 says whose it is.
+# With $5 (a size, e.g. 1G) it adds a throw-away pool (the pool of $2) on a sparse file in $3
+# for `kleened init` (create_bench_pool), kept out of zpool.cache.
+write_kleened_config() {
+  local file=$1 root=$2 dir=$3 whose=$4 pool_size=${5:-}
+  cat >"${file}" <<EOF
+# kleened of ${whose}: state on tmpfs under ${dir}.
+kleene_root: ${root}
+api_listening_sockets:
+  - address: http://${dir}/k.sock
+log_file: ${dir}/k.log
+log_level: ${KLEENED_LOG_LEVEL:-info}
+plugin_dirs:
+  - ${plugin_dir}
+keeper_path: ${keeper}
+run_dir: ${dir}/run
+pidfile: ${dir}/k.pid
+metadata_db: ${dir}/m.sqlite
+stop_timeout: 2
+EOF
+  [[ -n "${pool_size}" ]] || return 0
+  cat >>"${file}" <<EOF
+plugins:
+  zfs:
+    pool_file: ${dir}/pool.img
+    pool_size: ${pool_size}
+    pool_mountpoint: ${dir}/mnt
+    pool_cachefile: none
+    zfs_fuse_pidfile: ${zfs_fuse_pidfile}
+EOF
+}
+
+# Network namespace $1 (made, lo up), a throw-away pool $2 of size $4 made by `kleened init`,
+# and a kleened of its own inside the namespace, its state under $3 (write_kleened_config; $5
+# says whose). Sets made_ns, made_pool and made_daemon as it goes, for the caller's cleanup.
+start_bench_kleened() {
+  local ns=$1 pool=$2 dir=$3 size=$4 whose=$5
+  ip netns add "${ns}"
+  made_ns=1
+  ip -n "${ns}" link set lo up
+  write_kleened_config "${dir}/kleened.yaml" "${pool}/kleene" "${dir}" "${whose}" "${size}"
+  made_pool=1
+  create_bench_pool "${dir}/kleened.yaml" "${pool}" "${dir}/init.log"
+  made_daemon=1
+  start_kleened_in "${ns}" "${dir}/kleened.yaml" "${dir}/k.pid" "${dir}/k.log"
 }

@@ -80,18 +80,7 @@ cleanup() {
     k image rm base >/dev/null 2>&1
     stop_kleened "${pidfile}"
   fi
-  # zfs-fuse answers "dataset is busy" for a while after an unmount: retry as kleened does.
-  local attempt delay=0.1
-  for attempt in {1..12}; do
-    serial zfs list -H -o name "${root}" >/dev/null 2>&1 || break
-    if ((attempt == 12)); then
-      serial zfs destroy -r "${root}"
-      break
-    fi
-    serial zfs destroy -r "${root}" 2>/dev/null && break
-    sleep "${delay}"
-    delay="$(awk -v d="${delay}" 'BEGIN {print (d * 2 < 1) ? d * 2 : 1}')"
-  done
+  destroy_retrying zfs "${root}" -r -r
   [[ -n "${made_ns}" ]] && ip netns del "${ns}"
   rm -rf "${work}"
 
@@ -120,20 +109,7 @@ ip netns add "${ns}"
 made_ns=1
 ip -n "${ns}" link set lo up
 
-cat >"${work}/kleened.yaml" <<EOF
-# kleened of bench/network/run.sh: private network namespace ${ns}, state on tmpfs.
-kleene_root: ${root}
-api_listening_sockets:
-  - address: http://${sock}
-log_file: ${work}/k.log
-plugin_dirs:
-  - ${plugin_dir}
-keeper_path: ${keeper}
-run_dir: ${work}/run
-pidfile: ${pidfile}
-metadata_db: ${work}/m.sqlite
-stop_timeout: 2
-EOF
+write_kleened_config "${work}/kleened.yaml" "${root}" "${work}" bench/network/run.sh
 
 made_daemon=1
 start_kleened_in "${ns}" "${work}/kleened.yaml" "${pidfile}" "${work}/k.log"

@@ -1,7 +1,6 @@
 #include "network/nft.hpp"
 
 #include <dirent.h>
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -18,9 +17,9 @@
 #include <mutex>
 #include <set>
 #include <string>
-#include <type_traits>
 #include <utility>
 
+#include "util/shared_library.hpp"
 #include "util/unique_fd.hpp"
 
 namespace kleene::network {
@@ -55,19 +54,10 @@ struct Library {
 };
 
 Result<Library> load_library() {
-  // Never closed: contexts and the library's globals live until the process exits.
-  void* handle = ::dlopen(kLibrary, RTLD_NOW | RTLD_LOCAL);
-  if (handle == nullptr) {
-    const char* why = ::dlerror();
-    return make_error(ENOENT, std::string("nftables: cannot load ") + kLibrary + ": " +
-                                  (why != nullptr ? why : "unknown error"));
-  }
+  auto shared = util::SharedLibrary::open(kLibrary);
+  if (!shared) return std::unexpected(shared.error().wrap("nftables"));
   Library library;
-  std::string missing;
-  auto bind = [&](auto& function, const char* name) {
-    function = reinterpret_cast<std::remove_reference_t<decltype(function)>>(::dlsym(handle, name));
-    if (function == nullptr) missing += (missing.empty() ? "" : ", ") + std::string(name);
-  };
+  auto bind = [&](auto*& function, const char* name) { shared->bind(function, name); };
   bind(library.ctx_new, "nft_ctx_new");
   bind(library.ctx_free, "nft_ctx_free");
   bind(library.ctx_clear_include_paths, "nft_ctx_clear_include_paths");
@@ -77,16 +67,13 @@ Result<Library> load_library() {
   bind(library.ctx_get_error_buffer, "nft_ctx_get_error_buffer");
   bind(library.ctx_set_dry_run, "nft_ctx_set_dry_run");
   bind(library.run_cmd_from_buffer, "nft_run_cmd_from_buffer");
-  if (!missing.empty())
-    return make_error(ENOSYS, std::string("nftables: ") + kLibrary + " lacks " + missing);
+  if (auto complete = shared->check(); !complete)
+    return std::unexpected(complete.error().wrap("nftables"));
   return library;
 }
 
-// Loaded once per process (the first caller waits for it); a failure is kept and reported to
-// every caller, as a missing library does not appear later.
 const Result<Library>& library() {
-  static const Result<Library> loaded = load_library();
-  return loaded;
+  return util::load_once<Library, load_library>();
 }
 
 // The library of a context that exists: create() loaded it.

@@ -240,8 +240,9 @@ Result<void> write_some(Streams& s, std::string_view data, std::size_t& written)
 }
 
 // Feed stdin and collect stdout/stderr until the child exits (or, without a pidfd, until both
-// pipes reach EOF). Returns ETIMEDOUT once the deadline passes.
-Result<void> pump(Streams& s, const ProcessSpec& spec, std::optional<Clock::time_point> deadline,
+// pipes reach EOF). Returns ETIMEDOUT once the deadline passes (time_point::max(): none; not an
+// optional, which GCC 12 at -O3 reports as maybe read uninitialized).
+Result<void> pump(Streams& s, const ProcessSpec& spec, Clock::time_point deadline,
                   ProcessResult& result) {
   SigpipeGuard sigpipe_guard;
   std::size_t written = 0;
@@ -249,10 +250,8 @@ Result<void> pump(Streams& s, const ProcessSpec& spec, std::optional<Clock::time
   for (;;) {
     if (!s.pidfd && !s.out && !s.err) return {};
     int wait_ms = -1;
-    if (deadline.has_value()) {
-      // (value_or, not *: GCC 12 at -O3 sees a maybe-uninitialized read through operator*)
-      const auto until = deadline.value_or(Clock::time_point::max());
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now());
+    if (deadline != Clock::time_point::max()) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
       if (left.count() <= 0) {
         return make_error(ETIMEDOUT, spec.argv[0] + ": timed out after " +
                                          std::to_string(spec.timeout->count()) + " ms");
@@ -292,7 +291,7 @@ Result<ProcessResult> run_process(const ProcessSpec& spec) {
   TRY(set_nonblocking(out.read.get()));
   TRY(set_nonblocking(err.read.get()));
 
-  const auto deadline = spec.timeout ? std::optional(Clock::now() + *spec.timeout) : std::nullopt;
+  const auto deadline = spec.timeout ? Clock::now() + *spec.timeout : Clock::time_point::max();
   Child child(TRY(spawn(spec, in, out, err)));
   Streams streams{std::move(in.write), std::move(out.read), std::move(err.read),
                   UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, child.pid(), 0)))};

@@ -1,14 +1,13 @@
 // ByteSource over libcurl's multi interface: read() drives the transfer until the write
 // callback has delivered the next chunk, so libarchive pulls the download at its own pace.
 #include <curl/curl.h>
-#include <dlfcn.h>
 
 #include <cerrno>
 #include <string>
-#include <type_traits>
 
 #include "image/create/file_source.hpp"
 #include "image/create/source.hpp"
+#include "util/shared_library.hpp"
 
 namespace kleene::image {
 namespace {
@@ -36,19 +35,9 @@ struct Library {
 };
 
 Result<Library> load_library() {
-  // Never closed: libcurl's global state lives until the process exits.
-  void* handle = ::dlopen(kLibrary, RTLD_NOW | RTLD_LOCAL);
-  if (handle == nullptr) {
-    const char* why = ::dlerror();
-    return make_error(ENOENT, std::string("cannot load ") + kLibrary + ": " +
-                                  (why != nullptr ? why : "unknown error"));
-  }
+  auto shared = TRY(util::SharedLibrary::open(kLibrary));
   Library library;
-  std::string missing;
-  auto bind = [&](auto& function, const char* name) {
-    function = reinterpret_cast<std::remove_reference_t<decltype(function)>>(::dlsym(handle, name));
-    if (function == nullptr) missing += (missing.empty() ? "" : ", ") + std::string(name);
-  };
+  auto bind = [&](auto*& function, const char* name) { shared.bind(function, name); };
   bind(library.global_init, "curl_global_init");
   bind(library.easy_init, "curl_easy_init");
   bind(library.easy_cleanup, "curl_easy_cleanup");
@@ -62,7 +51,7 @@ Result<Library> load_library() {
   bind(library.multi_perform, "curl_multi_perform");
   bind(library.multi_info_read, "curl_multi_info_read");
   bind(library.multi_poll, "curl_multi_poll");
-  if (!missing.empty()) return make_error(ENOSYS, std::string(kLibrary) + " lacks " + missing);
+  TRY(shared.check());
   // Once, before any other call (curl_global_init is not thread-safe): the static below that
   // holds this result is initialised by one thread while the others wait.
   if (library.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -70,10 +59,8 @@ Result<Library> load_library() {
   return library;
 }
 
-// Loaded and initialised once per process; a failure is kept and reported to every caller.
 const Result<Library>& library() {
-  static const Result<Library> loaded = load_library();
-  return loaded;
+  return util::load_once<Library, load_library>();
 }
 
 // The library of a handle that exists: start() loaded it.

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "builder/context.hpp"
+#include "util/shared_library.hpp"
 #include "util/unique_fd.hpp"
 
 namespace klee {
@@ -24,20 +25,84 @@ using kleene::Error;
 using kleene::Result;
 using kleene::UniqueFd;
 
+// libarchive is loaded when a context is packed (an upload to a remote kleened), not at every
+// klee start: with libxml2, ICU and its compressors it is ~0.7 ms of the dynamic loader's work
+// in each command (bench/README.md). The prototypes come from its headers.
+constexpr const char* kLibrary = "libarchive.so.13";
+
+struct Library {
+  decltype(&archive_entry_free) entry_free = nullptr;
+  decltype(&archive_entry_new) entry_new = nullptr;
+  decltype(&archive_entry_set_filetype) entry_set_filetype = nullptr;
+  decltype(&archive_entry_set_gid) entry_set_gid = nullptr;
+  decltype(&archive_entry_set_mtime) entry_set_mtime = nullptr;
+  decltype(&archive_entry_set_pathname) entry_set_pathname = nullptr;
+  decltype(&archive_entry_set_perm) entry_set_perm = nullptr;
+  decltype(&archive_entry_set_size) entry_set_size = nullptr;
+  decltype(&archive_entry_set_symlink) entry_set_symlink = nullptr;
+  decltype(&archive_entry_set_uid) entry_set_uid = nullptr;
+  decltype(&archive_error_string) error_string = nullptr;
+  decltype(&archive_set_error) set_error = nullptr;
+  decltype(&archive_write_close) write_close = nullptr;
+  decltype(&archive_write_data) write_data = nullptr;
+  decltype(&archive_write_free) write_free = nullptr;
+  decltype(&archive_write_header) write_header = nullptr;
+  decltype(&archive_write_new) write_new = nullptr;
+  decltype(&archive_write_open) write_open = nullptr;
+  decltype(&archive_write_set_bytes_in_last_block) write_set_bytes_in_last_block = nullptr;
+  decltype(&archive_write_set_format_pax_restricted) write_set_format_pax_restricted = nullptr;
+};
+
+Result<Library> load_library() {
+  auto shared = TRY(kleene::util::SharedLibrary::open(kLibrary));
+  Library library;
+  shared.bind(library.entry_free, "archive_entry_free");
+  shared.bind(library.entry_new, "archive_entry_new");
+  shared.bind(library.entry_set_filetype, "archive_entry_set_filetype");
+  shared.bind(library.entry_set_gid, "archive_entry_set_gid");
+  shared.bind(library.entry_set_mtime, "archive_entry_set_mtime");
+  shared.bind(library.entry_set_pathname, "archive_entry_set_pathname");
+  shared.bind(library.entry_set_perm, "archive_entry_set_perm");
+  shared.bind(library.entry_set_size, "archive_entry_set_size");
+  shared.bind(library.entry_set_symlink, "archive_entry_set_symlink");
+  shared.bind(library.entry_set_uid, "archive_entry_set_uid");
+  shared.bind(library.error_string, "archive_error_string");
+  shared.bind(library.set_error, "archive_set_error");
+  shared.bind(library.write_close, "archive_write_close");
+  shared.bind(library.write_data, "archive_write_data");
+  shared.bind(library.write_free, "archive_write_free");
+  shared.bind(library.write_header, "archive_write_header");
+  shared.bind(library.write_new, "archive_write_new");
+  shared.bind(library.write_open, "archive_write_open");
+  shared.bind(library.write_set_bytes_in_last_block, "archive_write_set_bytes_in_last_block");
+  shared.bind(library.write_set_format_pax_restricted, "archive_write_set_format_pax_restricted");
+  TRY(shared.check());
+  return library;
+}
+
+const Result<Library>& library() {
+  return kleene::util::load_once<Library, load_library>();
+}
+
+// The library of a writer that exists: pack_context loaded it.
+const Library& lib() {
+  return *library();
+}
+
 struct EntryDeleter {
-  void operator()(archive_entry* entry) const { archive_entry_free(entry); }
+  void operator()(archive_entry* entry) const { lib().entry_free(entry); }
 };
 using Entry = std::unique_ptr<archive_entry, EntryDeleter>;
 
 // libarchive's tar writer; its output is gathered and handed to the sink in full chunks.
 class TarWriter {
  public:
-  explicit TarWriter(const ContextSink& sink) : writer_(archive_write_new()), sink_(sink) {}
+  explicit TarWriter(const ContextSink& sink) : writer_(lib().write_new()), sink_(sink) {}
   // Freeing an unclosed writer would write the end of the archive: after an error, the sink
   // must not get a tar that looks complete.
   ~TarWriter() {
     abandoned_ = true;
-    archive_write_free(writer_);
+    lib().write_free(writer_);
   }
   TarWriter(const TarWriter&) = delete;
   TarWriter& operator=(const TarWriter&) = delete;
@@ -45,27 +110,27 @@ class TarWriter {
   Result<void> open() {
     if (!writer_) return kleene::make_error(ENOMEM, "could not allocate a tar writer");
     // ustar where it suffices, pax headers only for long names, big files, large ids.
-    if (archive_write_set_format_pax_restricted(writer_) != ARCHIVE_OK ||
-        archive_write_set_bytes_in_last_block(writer_, 1) != ARCHIVE_OK ||
-        archive_write_open(writer_, this, nullptr, &TarWriter::on_write, nullptr) != ARCHIVE_OK) {
+    if (lib().write_set_format_pax_restricted(writer_) != ARCHIVE_OK ||
+        lib().write_set_bytes_in_last_block(writer_, 1) != ARCHIVE_OK ||
+        lib().write_open(writer_, this, nullptr, &TarWriter::on_write, nullptr) != ARCHIVE_OK) {
       return std::unexpected(failure("tar"));
     }
     return {};
   }
 
   Result<void> header(archive_entry* entry, const std::string& path) {
-    if (archive_write_header(writer_, entry) < ARCHIVE_WARN) return std::unexpected(failure(path));
+    if (lib().write_header(writer_, entry) < ARCHIVE_WARN) return std::unexpected(failure(path));
     return {};
   }
 
   Result<void> data(const char* bytes, std::size_t size, const std::string& path) {
-    if (archive_write_data(writer_, bytes, size) < 0) return std::unexpected(failure(path));
+    if (lib().write_data(writer_, bytes, size) < 0) return std::unexpected(failure(path));
     return {};
   }
 
   // The end-of-archive blocks, then what is left in the buffer.
   Result<uint64_t> finish() {
-    if (archive_write_close(writer_) != ARCHIVE_OK) return std::unexpected(failure("tar"));
+    if (lib().write_close(writer_) != ARCHIVE_OK) return std::unexpected(failure("tar"));
     if (!pending_.empty()) TRY(flush(pending_));
     pending_.clear();
     return written_;
@@ -80,7 +145,7 @@ class TarWriter {
     for (; self->pending_.size() - at >= kContextChunkSize; at += kContextChunkSize) {
       auto sent = self->flush(std::string_view(self->pending_).substr(at, kContextChunkSize));
       if (!sent) {
-        archive_set_error(a, sent.error().code, "%s", sent.error().message.c_str());
+        lib().set_error(a, sent.error().code, "%s", sent.error().message.c_str());
         return -1;
       }
     }
@@ -100,7 +165,7 @@ class TarWriter {
   // The sink's error as it is; else libarchive's, naming the member.
   Error failure(const std::string& path) const {
     if (sink_error_) return *sink_error_;
-    const char* detail = archive_error_string(writer_);
+    const char* detail = lib().error_string(writer_);
     return Error{EIO, "could not pack " + path + ": " + (detail ? detail : "unknown error")};
   }
 
@@ -227,16 +292,16 @@ class Packer {
     if (path.size() >= PATH_MAX) {
       return kleene::make_error(ENAMETOOLONG, "path too long in the build context: " + path);
     }
-    Entry entry(archive_entry_new());
+    Entry entry(lib().entry_new());
     if (!entry) return kleene::make_error(ENOMEM, "could not allocate a tar entry");
-    archive_entry_set_pathname(entry.get(), path.c_str());
-    archive_entry_set_filetype(entry.get(), type);
-    archive_entry_set_perm(entry.get(), st.st_mode & 07777);
-    archive_entry_set_uid(entry.get(), st.st_uid);
-    archive_entry_set_gid(entry.get(), st.st_gid);
-    archive_entry_set_mtime(entry.get(), st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-    archive_entry_set_size(entry.get(), type == AE_IFREG ? static_cast<la_int64_t>(st.st_size) : 0);
-    if (type == AE_IFLNK) archive_entry_set_symlink(entry.get(), link_target.c_str());
+    lib().entry_set_pathname(entry.get(), path.c_str());
+    lib().entry_set_filetype(entry.get(), type);
+    lib().entry_set_perm(entry.get(), st.st_mode & 07777);
+    lib().entry_set_uid(entry.get(), st.st_uid);
+    lib().entry_set_gid(entry.get(), st.st_gid);
+    lib().entry_set_mtime(entry.get(), st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    lib().entry_set_size(entry.get(), type == AE_IFREG ? static_cast<la_int64_t>(st.st_size) : 0);
+    if (type == AE_IFLNK) lib().entry_set_symlink(entry.get(), link_target.c_str());
     return tar_.header(entry.get(), path);
   }
 
@@ -254,6 +319,7 @@ Result<std::uint64_t> pack_context(const std::string& dir, const std::string& do
   if (!root) return kleene::errno_error("could not open the build context " + dir);
   auto ignore = kleene::builder::load_dockerignore(root.get());
   if (!ignore) return std::unexpected(ignore.error());
+  if (const auto& loaded = library(); !loaded) return std::unexpected(loaded.error());
   TarWriter tar(sink);
   TRY(tar.open());
   Packer packer(tar, *ignore, context_relative(dockerfile));

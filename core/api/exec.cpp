@@ -193,14 +193,17 @@ void start(ApiContext& context, WsSession& ws) {
     (void)ws.close_error("container not found");
     return;
   }
-  if (!env.runtime.state(c->id)) {
+  // The container's state (whose end settle_ended() may wait for): one keeper round trip, and
+  // one more only when the container had to be started.
+  auto state = env.runtime.state(c->id);
+  if (!state) {
     if (!config.start_container) return fail(kNotStarting);
     if (auto started = container::start(env, *c); !started && started.error().code != EEXIST)
       return fail(started.error().message);
+    state = env.runtime.state(c->id);
   }
   auto process = container::process_for(env, *instance, *c);
   if (!process) return fail(process.error().message);
-  const auto state = env.runtime.state(c->id);  // whose end settle_ended() may wait for
   auto execution = env.runtime.exec(c->id, *process, config.attach);
   if (!execution) return fail(execution.error().message);
   spdlog::debug("execution instance {} started in container {}", exec_id, c->id);

@@ -151,7 +151,7 @@ bool is_archive(int context_fd, const std::string& path) {
 }
 
 // ADD of a local archive: unpacked into `destination` (a directory) with the hostile-archive
-// rules of image creation (nothing outside the directory, no device but the harmless ones).
+// rules of image creation (nothing outside the directory), and no device nodes at all.
 void unpack_into(int context_fd, const std::string& path, int root_fd,
                  const std::string& destination) {
   make_directories(root_fd, destination);

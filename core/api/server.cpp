@@ -225,6 +225,19 @@ Result<void> Server::start() {
     else
       impl.accept(listener, *listener.unix_acceptor);
     spdlog::info("listening on {}", listener.url);
+    // Whoever reaches the API controls the host (docs/security.md): say so where a
+    // configuration lets anyone on the network in.
+    if (listener.tcp_acceptor && !listener.socket.tls) {
+      spdlog::warn(
+          "{} is plain TCP without TLS: anyone who can reach it controls this host "
+          "(use https:// with tlsverify)",
+          listener.url);
+    } else if (listener.tcp_acceptor && !listener.socket.tls_options.verify) {
+      spdlog::warn(
+          "{} does not check client certificates (tlsverify is off): anyone who can "
+          "reach it controls this host",
+          listener.url);
+    }
   }
   impl.work.emplace(impl.core.ioc.get_executor());
   for (unsigned i = 0; i < std::max(1u, impl.core.options.io_threads); ++i)

@@ -135,6 +135,11 @@ TEST_F(KleenedTest, ServesUntilSigtermThenCleansUp) {
   std::ifstream log(dir_ / "kleened.log");
   std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("GET /version -> 200"), std::string::npos);  // debug access log
+  // Plain TCP is allowed, but not silently; the unix socket gets no such warning.
+  EXPECT_NE(text.find(tcp_url + " is plain TCP without TLS: anyone who can reach it controls"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find(socket_path().string() + " is plain TCP"), std::string::npos) << text;
 }
 
 TEST_F(KleenedTest, ConfigErrorExits2NamingKeyAndFile) {

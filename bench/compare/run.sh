@@ -23,7 +23,8 @@
 # Environment: PEERS (default "floor runc crun podman docker"), PARALLEL (50), LS_COUNT (1000;
 # 900 on zfs-fuse, which mounts at most 1000 file systems),
 # PHASES (default "run lifecycle network parallel ls build storage"); KLEENED, KLEE, KEEPER, PLUGIN_DIR
-# as for the other benches. Writes bench/results/compare-<date>.{md,json,png}.
+# as for the other benches. Writes bench/results/compare-<date>.{md,json,png} (OUT=/path/base
+# writes /path/base.{md,json,png} instead, e.g. for a quick try).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -39,7 +40,7 @@ parallel="${PARALLEL:-50}"
 # containers there, 1000 with kernel ZFS. See bench/README.md.
 ls_count="${LS_COUNT:-$([[ -e /dev/zfs ]] && echo 1000 || echo 900)}"
 phases="${PHASES:-run lifecycle network parallel ls build storage}"
-out="${repo}/bench/results/compare-$(date -u +%Y-%m-%d)"
+out="${OUT:-${repo}/bench/results/compare-$(date -u +%Y-%m-%d)}" # + .md, .json, .png
 py=/usr/bin/python3 # Debian's (measure.py needs its standard library only)
 docker_cli=/usr/bin/docker # docker.io's client, the same version as its dockerd
 
@@ -92,8 +93,9 @@ if grep -q "^${ns}\b" <<<"$(ip netns list)" || serial zpool list -H -o name "${p
 fi
 
 forward_before="$(cat /proc/sys/net/ipv4/ip_forward)"
-containers_dir_before="$([[ -e /var/lib/containers ]] && echo 1 || true)"
-libpod_lock_before="$([[ -e /dev/shm/libpod_lock ]] && echo 1 || true)" # podman's SHM locks
+containers_dir_before="" libpod_lock_before="" # podman's state and SHM locks, if there already
+[[ -e /var/lib/containers ]] && containers_dir_before=1
+[[ -e /dev/shm/libpod_lock ]] && libpod_lock_before=1
 cgroups_before="$(find /sys/fs/cgroup -mindepth 2 -maxdepth 2 -type d -name 'libpod_parent' | sort)"
 
 # State on tmpfs; everything is removed on exit, in the reverse order of its making.
@@ -108,10 +110,10 @@ p() { env "${podman_env[@]}" podman "$@"; }
 # Gives hugetlb back to cgroup v2: a v1 hierarchy outlives its unmount while a removed child
 # cgroup is still dying; mounting and unmounting it again once they are gone ends it.
 restore_hugetlb() {
-  local i j
-  for i in {1..20}; do
+  local _ _2
+  for _ in {1..20}; do
     mountpoint -q /sys/fs/cgroup/hugetlb && umount /sys/fs/cgroup/hugetlb
-    for j in {1..10}; do
+    for _2 in {1..10}; do
       [[ "$(awk '$1 == "hugetlb" {print $2}' /proc/cgroups)" == 0 ]] && break 2
       sleep 0.05
     done
@@ -146,11 +148,11 @@ cleanup() {
     p rm -fa -t 0 >/dev/null 2>&1
     p system reset -f >/dev/null 2>&1
   fi
-  local runtime id
+  local runtime state
   for runtime in runc crun; do
-    [[ -d "${work}/${runtime}" ]] || continue
-    for id in $(ls "${work}/${runtime}" 2>/dev/null); do
-      "${runtime}" --root "${work}/${runtime}" delete --force "${id}" >/dev/null 2>&1
+    for state in "${work}/${runtime}"/*/; do
+      [[ -d "${state}" ]] || continue
+      "${runtime}" --root "${work}/${runtime}" delete --force "$(basename "${state}")" >/dev/null 2>&1
     done
   done
   [[ -n "${made_daemon}" ]] && stop_kleened "${pidfile}"

@@ -83,17 +83,10 @@ cleanup() {
   [[ -n "${made_pool}" ]] && destroy_bench_pool "${pool}"
   [[ -n "${made_ns}" ]] && ip netns del "${ns}"
   [[ -n "${KLEENED_LOG:-}" && -f "${work}/k.log" ]] && cp "${work}/k.log" "${KLEENED_LOG}"
-  # Nothing may be mounted below the work dir any more; never delete through a mount.
-  if grep -q " ${work}[/ ]" /proc/self/mountinfo; then
-    echo "error: still mounted below ${work}; left in place" >&2
-  else
-    rm -rf --one-file-system "${work}"
-  fi
+  remove_bench_work "${work}" "${pool}"
 
-  local left=""
-  grep -q "^${ns}\b" <<<"$(ip netns list)" && left+=" netns"
-  serial zpool list -H -o name "${pool}" >/dev/null 2>&1 && left+=" pool"
-  grep -q " /dev/shm/${name}\." /proc/self/mountinfo && left+=" mount"
+  local left
+  left="$(bench_leftovers "${ns}" "${pool}" "${name}")"
   if [[ -n "${left}" ]]; then
     echo "error: ${name} left behind:${left}" >&2
     exit 1

@@ -172,18 +172,10 @@ cleanup() {
   # Mounts docker or podman left below the work dir (overlay, netns files), deepest first.
   local m
   while IFS= read -r m; do umount -l "${m}"; done < <(awk -v w="${work}" 'index($5, w) == 1 {print $5}' /proc/self/mountinfo | sort -r)
-  if grep -q " ${work}[/ ]" /proc/self/mountinfo; then
-    echo "error: still mounted below ${work}; left in place" >&2
-  elif serial zpool list -H -o name "${pool}" >/dev/null 2>&1; then
-    echo "error: pool ${pool} is still imported; ${work} (its file) left in place" >&2
-  else
-    rm -rf --one-file-system "${work}"
-  fi
+  remove_bench_work "${work}" "${pool}"
 
-  local left=""
-  grep -q "^${ns}\b" <<<"$(ip netns list)" && left+=" netns"
-  serial zpool list -H -o name "${pool}" >/dev/null 2>&1 && left+=" pool"
-  grep -q " /dev/shm/${name}\." /proc/self/mountinfo && left+=" mount"
+  local left
+  left="$(bench_leftovers "${ns}" "${pool}" "${name}")"
   find /sys/fs/cgroup -mindepth 2 -maxdepth 6 -type d \( -name 'kl-bench-docker' -o -name 'kl-b-*' \) | grep -q . && left+=" cgroup"
   [[ -z "${cgroups_before}" ]] && find /sys/fs/cgroup -mindepth 2 -maxdepth 2 -name libpod_parent | grep -q . && left+=" libpod-cgroup"
   [[ -n "${made_hugetlb}" && "$(awk '$1 == "hugetlb" {print $2}' /proc/cgroups)" != 0 ]] && left+=" hugetlb-v1"

@@ -211,3 +211,27 @@ start_bench_kleened() {
   made_daemon=1
   start_kleened_in "${ns}" "${dir}/kleened.yaml" "${dir}/k.pid" "${dir}/k.log"
 }
+
+# Removes the work dir $1 of start_bench_kleened unless something is still mounted below it or
+# its pool $2 (whose file is in it) is still imported: never delete through a mount or under a
+# live pool.
+remove_bench_work() {
+  local dir=$1 pool=$2
+  if grep -q " ${dir}[/ ]" /proc/self/mountinfo; then
+    echo "error: still mounted below ${dir}; left in place" >&2
+  elif serial zpool list -H -o name "${pool}" >/dev/null 2>&1; then
+    echo "error: pool ${pool} is still imported; ${dir} (its file) left in place" >&2
+  else
+    rm -rf --one-file-system "${dir}"
+  fi
+}
+
+# Prints what start_bench_kleened made that is still there (" netns pool mount"), for netns $1,
+# pool $2 and work dirs /dev/shm/$3.*; nothing when all is gone.
+bench_leftovers() {
+  local ns=$1 pool=$2 name=$3 left=""
+  grep -q "^${ns}\b" <<<"$(ip netns list)" && left+=" netns"
+  serial zpool list -H -o name "${pool}" >/dev/null 2>&1 && left+=" pool"
+  grep -q " /dev/shm/${name}\." /proc/self/mountinfo && left+=" mount"
+  printf '%s' "${left}"
+}

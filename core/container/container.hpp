@@ -115,6 +115,10 @@ class ContainerRepository {
   Result<nlohmann::json> endpoints(std::string_view id);
   // Names of images (id -> "name", "tag") for listings.
   Result<std::pair<std::string, std::string>> image_nametag(std::string_view image_id);
+  // Build containers (a build's steps run in them): marked when the build makes them, the mark
+  // goes with the row. Those left by a kleened that died mid-build, at start.
+  Result<void> mark_build_container(std::string_view id, std::string_view build_id);
+  Result<std::vector<std::string>> build_containers();
 
  private:
   store::Store& store_;

@@ -447,6 +447,8 @@ void reconcile(Env& env) {
       (void)leave_all(env, c, std::nullopt);
     }
   }
+  if (auto restored = service(env).restore_bridges(); !restored)
+    spdlog::warn("networks: cannot check their bridges: {}", restored.error().message);
   reload_firewall(env);
 }
 

@@ -194,6 +194,24 @@ Result<nlohmann::json> ContainerRepository::endpoints(std::string_view id) {
   return out;
 }
 
+Result<void> ContainerRepository::mark_build_container(std::string_view id,
+                                                       std::string_view build_id) {
+  auto conn = store_.lock();
+  auto stmt =
+      TRY(conn.prepare("INSERT INTO build_containers (container_id, build_id) VALUES (?1, ?2)"));
+  TRY(stmt.bind(1, id).bind(2, build_id).run());
+  return {};
+}
+
+Result<std::vector<std::string>> ContainerRepository::build_containers() {
+  auto conn = store_.lock();
+  auto stmt = TRY(conn.prepare("SELECT container_id FROM build_containers ORDER BY container_id"));
+  std::vector<std::string> ids;
+  while (TRY(stmt.step()))
+    ids.push_back(stmt.text(0));
+  return ids;
+}
+
 Result<std::pair<std::string, std::string>> ContainerRepository::image_nametag(
     std::string_view image_id) {
   auto conn = store_.lock();

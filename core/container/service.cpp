@@ -152,16 +152,7 @@ runtime::JailParams params_or_default(const Container& c) {
   return *params;
 }
 
-Result<std::string> remove_locked(Env& env, const Container& c) {
-  if (env.runtime.state(c.id)) return make_error(EBUSY, "you cannot remove a running container");
-  TRY(networking::disconnect_all_locked(env, c));
-  const std::string dataset = c.dataset.empty() ? env.storage.layout().container(c.id) : c.dataset;
-  if (TRY(env.storage.exists(dataset))) TRY(env.storage.destroy(dataset, /*recursive=*/true));
-  auto removed = ContainerRepository(env.store).remove(c.id);
-  if (!removed && removed.error().code != ENOENT) return std::unexpected(removed.error());
-  spdlog::info("container {} removed", c.id);
-  return c.id;
-}
+}  // namespace
 
 Result<void> stop_locked(Env& env, const Container& c) {
   if (!env.runtime.state(c.id)) return make_error(EBUSY, "container not running");
@@ -181,7 +172,16 @@ Result<void> stop_locked(Env& env, const Container& c) {
   return {};
 }
 
-}  // namespace
+Result<std::string> remove_locked(Env& env, const Container& c) {
+  if (env.runtime.state(c.id)) return make_error(EBUSY, "you cannot remove a running container");
+  TRY(networking::disconnect_all_locked(env, c));
+  const std::string dataset = c.dataset.empty() ? env.storage.layout().container(c.id) : c.dataset;
+  if (TRY(env.storage.exists(dataset))) TRY(env.storage.destroy(dataset, /*recursive=*/true));
+  auto removed = ContainerRepository(env.store).remove(c.id);
+  if (!removed && removed.error().code != ENOENT) return std::unexpected(removed.error());
+  spdlog::info("container {} removed", c.id);
+  return c.id;
+}
 
 std::mutex& lifecycle_mutex() {
   static std::mutex mutex;

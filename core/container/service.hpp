@@ -63,6 +63,11 @@ Result<nlohmann::json> inspect(Env& env, std::string_view id_or_name);
 
 // DELETE /containers/{id}: EBUSY "you cannot remove a running container" while it runs.
 Result<std::string> remove(Env& env, std::string_view id_or_name);
+// stop with lifecycle_mutex() held; EBUSY "container not running".
+Result<void> stop_locked(Env& env, const Container& c);
+// remove with lifecycle_mutex() held: its connections, its dataset, then its row; a dataset
+// that is gone already is skipped (kleened died half-way through a removal).
+Result<std::string> remove_locked(Env& env, const Container& c);
 
 // POST /containers/{id}/stop: exec.stop in the container, stop (SIGTERM, SIGKILL after the
 // timeout), exec.poststop on the host. EBUSY "container not running" when it does not run.

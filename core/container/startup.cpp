@@ -2,9 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <set>
+#include <string>
+
 #include "container/bind.hpp"
 #include "container/exec.hpp"
 #include "container/networking.hpp"
+#include "container/reconcile.hpp"
 
 namespace kleene::container {
 
@@ -26,12 +30,19 @@ void on_storage_ready(api::ApiContext& context, storage::Storage& storage) {
     return;
   }
   Env& env = *(*bound)->env;
-  for (const auto& state : env.runtime.adopt())
+  std::set<std::string> running;
+  for (const auto& state : env.runtime.adopt()) {
     spdlog::info("container {} is running (init pid {}, keeper pid {}): re-adopted", state.id,
                  state.init_pid, state.keeper_pid);
-  // Running containers keep their interfaces; links of containers that ended meanwhile go.
+    running.insert(state.id);
+  }
   {
     std::lock_guard lock(lifecycle_mutex());
+    // What a kleened killed half-way through an operation left: datasets without rows, rows
+    // without datasets (container/reconcile.hpp).
+    (void)reconcile_storage(env, running);
+    // Running containers keep their interfaces; links of containers that ended meanwhile go,
+    // missing bridges are made again and the firewall is loaded from the store.
     networking::reconcile(env);
   }
   auto containers = ContainerRepository(env.store).list();

@@ -205,6 +205,26 @@ Result<Network> NetworkService::create(NetworkConfig config) {
   return *made;
 }
 
+Result<std::vector<std::string>> NetworkService::restore_bridges() {
+  std::lock_guard lock(change_mutex());
+  std::vector<std::string> made;
+  std::optional<netlink::Netlink> nl;
+  for (const auto& n : TRY(repo_.list())) {
+    if (n.type != kTypeBridge || !netlink::is_owned_name(n.interface)) continue;
+    if (!nl) nl.emplace(TRY(netlink::Netlink::open()));
+    if (TRY(nl->link_exists(n.interface))) continue;
+    spdlog::warn("network {} ({}): its bridge {} is missing: making it again", n.name, n.id,
+                 n.interface);
+    if (auto bridge = make_bridge(*nl, n); !bridge) {
+      spdlog::warn("network {}: cannot make its bridge {}: {}", n.name, n.interface,
+                   bridge.error().message);
+      continue;
+    }
+    made.push_back(n.interface);
+  }
+  return made;
+}
+
 Result<Network> NetworkService::remove_locked(const Network& network) {
   if (!TRY(repo_.endpoints_of_network(network.id)).empty()) {
     if (!disconnect_) {

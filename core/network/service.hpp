@@ -56,6 +56,10 @@ class NetworkService {
   // Renders the firewall from the store and loads it (removes our tables when there is nothing
   // to filter).
   [[nodiscard]] Result<void> apply_firewall();
+  // Makes the bridge of every bridge network whose bridge is missing (a host reboot, or a
+  // kleened killed half-way through removing the network), with its gateway addresses; logs
+  // each. The names of the bridges made.
+  [[nodiscard]] Result<std::vector<std::string>> restore_bridges();
 
   NetworkRepository& repository() { return repo_; }
 

@@ -42,7 +42,7 @@ constexpr std::array kStorageOps = {
     KLEENE_OP(kleene_storage_ops, clone),          KLEENE_OP(kleene_storage_ops, rename),
     KLEENE_OP(kleene_storage_ops, list_snapshots), KLEENE_OP(kleene_storage_ops, list_clones),
     KLEENE_OP(kleene_storage_ops, mountpoint),     KLEENE_OP(kleene_storage_ops, copy),
-    KLEENE_OP(kleene_storage_ops, info),
+    KLEENE_OP(kleene_storage_ops, info),           KLEENE_OP(kleene_storage_ops, list_datasets),
 };
 
 constexpr std::array kBuilderOps = {

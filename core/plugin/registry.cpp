@@ -1,7 +1,17 @@
 #include "plugin/registry.hpp"
 
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <functional>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -25,6 +35,60 @@ nlohmann::json to_json(const PluginInfo& info) {
       {"description", info.description},
   };
 }
+
+namespace {
+
+constexpr int kProbeTimeoutMs = 10000;
+
+// A plugin runs inside kleened, so one that crashes while it loads (a static constructor, its
+// entry point, its create) would take kleened down with it. Each file is therefore loaded first
+// in a short-lived child process, and only loaded here once that child exited normally. The
+// loader runs before kleened has other threads (and in tools that have none), so the child
+// may use it. What the child's checks refuse, the parent refuses again below with the same
+// reason; the probe itself only reports crashes, hangs and exits.
+std::optional<Error> probe_in_child(
+    const std::filesystem::path& path,
+    const std::function<nlohmann::json(const std::string&)>& config_for) {
+  const pid_t pid = ::fork();
+  if (pid < 0) return std::nullopt;  // no probe; load as before
+  if (pid == 0) {
+    spdlog::set_level(spdlog::level::off);  // the parent logs what matters, once
+    const rlimit no_core{0, 0};             // a crash here is expected, not worth a core
+    ::setrlimit(RLIMIT_CORE, &no_core);
+    if (auto opened = detail::open_plugin(path))
+      (void)(*opened)->create(config_for((*opened)->info().name));
+    ::_exit(0);
+  }
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  bool finished = true;
+  if (pidfd >= 0) {
+    pollfd ready{pidfd, POLLIN, 0};
+    int polled;
+    while ((polled = ::poll(&ready, 1, kProbeTimeoutMs)) < 0 && errno == EINTR) {
+    }
+    finished = polled > 0;
+    ::close(pidfd);
+  }
+  if (!finished) ::kill(pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!finished)
+    return Error{ETIMEDOUT, fmt::format("did not finish loading within {} s (probe process "
+                                        "killed)",
+                                        kProbeTimeoutMs / 1000)};
+  if (WIFSIGNALED(status)) {
+    const int sig = WTERMSIG(status);
+    return Error{EIO, fmt::format("crashed while loading (signal {}, {}); not loaded", sig,
+                                  ::strsignal(sig))};
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+    return Error{
+        EIO, fmt::format("exited with status {} while loading; not loaded", WEXITSTATUS(status))};
+  return std::nullopt;
+}
+
+}  // namespace
 
 struct Registry::Impl {
   HostOptions options;
@@ -65,6 +129,9 @@ Registry::~Registry() {
 }
 
 Result<void> Registry::load_file(const std::filesystem::path& path) {
+  if (auto crashed =
+          probe_in_child(path, [this](const std::string& name) { return impl_->config_for(name); }))
+    return impl_->refuse(path, *crashed);
   auto opened = detail::open_plugin(path);
   if (!opened) return impl_->refuse(path, opened.error());
   std::unique_ptr<detail::PluginInstance> plugin = std::move(*opened);

@@ -86,6 +86,10 @@ Result<std::vector<std::string>> Storage::list_clones(const std::string& snapsho
   return strings_of(TRY(call("list_clones", {{"snapshot", snapshot}})), "clones");
 }
 
+Result<std::vector<std::string>> Storage::list_datasets(const std::string& dataset) {
+  return strings_of(TRY(call("list_datasets", {{"dataset", dataset}})), "datasets");
+}
+
 Result<std::filesystem::path> Storage::mountpoint(const std::string& dataset) {
   const json response = TRY(call("mountpoint", {{"dataset", dataset}}));
   if (!response.is_object() || !response.contains("mountpoint") ||

@@ -73,6 +73,9 @@ class Storage {
   // Full copy of a dataset (or of a snapshot) into a new dataset `target`.
   Result<void> copy(const std::string& source, const std::string& target);
   Result<bool> exists(const std::string& name);  // dataset or snapshot
+  // The file systems directly below `dataset`, full names, sorted. ENOSYS from a plugin built
+  // before ABI 1.2.
+  Result<std::vector<std::string>> list_datasets(const std::string& dataset);
 
  private:
   Result<nlohmann::json> call(std::string_view op, const nlohmann::json& request);

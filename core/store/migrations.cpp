@@ -127,7 +127,17 @@ CREATE TABLE build_cache (
 CREATE INDEX build_cache_image ON build_cache (image_id);
 )sql";
 
-constexpr std::array<std::string_view, 3> kMigrations = {kV1, kV2, kV3};
+// v4: the containers a build made. A build lives in kleened's memory; when kleened dies with a
+// build under way, the next start removes these (container/reconcile.hpp), as the build would
+// have.
+constexpr std::string_view kV4 = R"sql(
+CREATE TABLE build_containers (
+  container_id TEXT PRIMARY KEY NOT NULL REFERENCES containers (id) ON DELETE CASCADE,
+  build_id     TEXT NOT NULL
+);
+)sql";
+
+constexpr std::array<std::string_view, 4> kMigrations = {kV1, kV2, kV3, kV4};
 
 }  // namespace
 

@@ -229,6 +229,20 @@ json list_clones(const Cli& cli, const json& request) {
   return {{"clones", clones}};
 }
 
+json list_datasets(const Cli& cli, const json& request) {
+  const std::string dataset = string_field(request, "dataset");
+  require_dataset(dataset, "list_datasets");
+  if (!cli.exists(dataset))
+    throw sdk::Error(KLEENE_E_NOT_FOUND, "cannot open '" + dataset + "': dataset does not exist");
+  std::vector<std::string> children;
+  for (auto& row :
+       rows(cli.zfs({"list", "-H", "-o", "name", "-t", "filesystem", "-d", "1", dataset}))) {
+    if (!row.empty() && row[0] != dataset) children.push_back(row[0]);
+  }
+  std::sort(children.begin(), children.end());
+  return {{"datasets", children}};
+}
+
 json mountpoint(const Cli& cli, const json& request) {
   const std::string dataset = string_field(request, "dataset");
   require_dataset(dataset, "mountpoint");

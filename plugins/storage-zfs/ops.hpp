@@ -19,6 +19,8 @@ json clone(const Cli& cli, const json& request);
 json rename(const Cli& cli, const json& request);
 json list_snapshots(const Cli& cli, const json& request);
 json list_clones(const Cli& cli, const json& request);
+// {"dataset"} -> {"datasets": [file systems directly below it, sorted]}; ENOENT if it is missing.
+json list_datasets(const Cli& cli, const json& request);
 json mountpoint(const Cli& cli, const json& request);
 json info(const Cli& cli, const json& request);
 json copy(const Cli& cli, const json& request);  // copy.cpp

@@ -32,6 +32,9 @@ class ZfsBackend final : public kleene::sdk::StorageBackend {
   json mountpoint(const json& request) override { return kleene::zfs::mountpoint(cli_, request); }
   json copy(const json& request) override { return kleene::zfs::copy(cli_, request); }
   json info(const json& request) override { return kleene::zfs::info(cli_, request); }
+  json list_datasets(const json& request) override {
+    return kleene::zfs::list_datasets(cli_, request);
+  }
 
  private:
   // Immutable after construction, so concurrent calls from several threads share them safely.

@@ -175,6 +175,15 @@ testing::AssertionResult DaemonProcess::stop(int expected_exit_code) {
   return testing::AssertionSuccess();
 }
 
+testing::AssertionResult DaemonProcess::kill_hard() {
+  if (!running()) return testing::AssertionFailure() << name_ << " is not running";
+  pid_t pid = std::exchange(pid_, -1);
+  ::kill(pid, SIGKILL);
+  if (!wait_for_exit(pid, kStopTimeout))
+    return testing::AssertionFailure() << "kleened (pid " << pid << ") outlived SIGKILL";
+  return testing::AssertionSuccess();
+}
+
 std::string DaemonProcess::address(std::string_view prefix) const {
   for (const auto& a : listening_) {
     if (a.starts_with(prefix)) return a;

@@ -55,6 +55,9 @@ class DaemonProcess {
   LaunchOutcome launch();
   // SIGTERM, then waits kStopTimeout for the exit (SIGKILL after it, reported as failure).
   testing::AssertionResult stop(int expected_exit_code = 0);
+  // SIGKILL (a crash: nothing of kleened's own clean-up runs) and waits for the exit. What it
+  // started (keepers, zfs commands) is not signalled.
+  testing::AssertionResult kill_hard();
 
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }

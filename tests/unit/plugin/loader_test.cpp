@@ -71,6 +71,28 @@ TEST(Loader, RefusesNonElfFile) {
   EXPECT_THAT(result.error().message, HasSubstr(path.string()));
 }
 
+// A plugin that crashes or exits while it loads is tried in a child first: kleened lives on.
+TEST(Loader, RefusesAPluginThatCrashesInItsEntryPoint) {
+  expect_refused("craft_crash_entry", "crashed while loading (signal 11");
+}
+
+TEST(Loader, RefusesAPluginThatAbortsInCreate) {
+  expect_refused("craft_crash_create", "crashed while loading (signal 6");
+}
+
+TEST(Loader, RefusesAPluginThatExitsInCreate) {
+  expect_refused("craft_exit_create", "exited with status 7 while loading");
+}
+
+TEST(Loader, ACrashingPluginDoesNotStopTheOthersLoading) {
+  Registry registry;
+  EXPECT_FALSE(registry.load_file(fixture("craft_crash_entry")));
+  ASSERT_TRUE(registry.load_file(fixture("craft_good")));
+  ASSERT_THAT(registry.list(), SizeIs(1));
+  EXPECT_EQ(registry.list()[0].name, "crafted");
+  EXPECT_THAT(registry.refusals(), SizeIs(1));
+}
+
 TEST(Loader, RefusesDescriptorFromNewerMinor) {
   expect_refused("craft_big_descriptor", "built against a newer ABI minor");
 }

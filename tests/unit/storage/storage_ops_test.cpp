@@ -88,6 +88,23 @@ TEST_F(StorageTest, SnapshotCloneAndDestroyTheFreshClone) {
   ASSERT_TRUE(storage_->destroy(ds("image/a")));
 }
 
+TEST_F(StorageTest, ListDatasetsGivesTheDirectChildrenSorted) {
+  ASSERT_TRUE(storage_->create_dataset(ds("volumes/b")));
+  ASSERT_TRUE(storage_->create_dataset(ds("volumes/a")));
+  ASSERT_TRUE(storage_->create_dataset(ds("volumes/a/below")));
+  ASSERT_TRUE(storage_->snapshot(ds("volumes/a@snap")));
+  EXPECT_EQ(storage_->list_datasets(ds("volumes")).value(),
+            (std::vector<std::string>{ds("volumes/a"), ds("volumes/b")}));
+  EXPECT_EQ(storage_->list_datasets(ds("volumes/a")).value(),
+            std::vector<std::string>{ds("volumes/a/below")});
+  EXPECT_TRUE(storage_->list_datasets(ds("volumes/b")).value().empty());
+  auto missing = storage_->list_datasets(ds("volumes/none"));
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ENOENT) << missing.error().message;
+  ASSERT_TRUE(storage_->destroy(ds("volumes/a"), true));
+  ASSERT_TRUE(storage_->destroy(ds("volumes/b")));
+}
+
 TEST_F(StorageTest, CloningAMissingSnapshotIsENOENT) {
   auto cloned = storage_->clone(ds("image/none@image"), ds("container/c"));
   ASSERT_FALSE(cloned);

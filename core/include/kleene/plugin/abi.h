@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 #define KLEENE_PLUGIN_ABI_MAJOR 1
-#define KLEENE_PLUGIN_ABI_MINOR 1
+#define KLEENE_PLUGIN_ABI_MINOR 2
 
 /* The one symbol a plugin exports. */
 #define KLEENE_PLUGIN_ENTRY_SYMBOL "kleene_plugin_entry"
@@ -166,6 +166,9 @@ typedef struct kleene_storage_ops {
   kleene_op_fn mountpoint;
   kleene_op_fn copy; /* full copy of a dataset (send/receive) */
   kleene_op_fn info; /* properties of a dataset, or whether it exists */
+  /* Since ABI 1.2: the file systems directly below a dataset (kleened's reconciliation at
+   * start compares them with its rows). */
+  kleene_op_fn list_datasets;
 } kleene_storage_ops;
 
 /* Image builders. */

@@ -220,6 +220,7 @@ class StorageBackend : public Plugin {
   virtual json mountpoint(const json&) { not_implemented("mountpoint"); }
   virtual json copy(const json&) { not_implemented("copy"); }
   virtual json info(const json&) { not_implemented("info"); }
+  virtual json list_datasets(const json&) { not_implemented("list_datasets"); }
 };
 
 // Image builders. See kleene_builder_ops.
@@ -307,19 +308,14 @@ inline const kleene_network_ops* network_ops() noexcept {
 
 inline const kleene_storage_ops* storage_ops() noexcept {
   using B = StorageBackend;
-  static const kleene_storage_ops ops = {sizeof(kleene_storage_ops),
-                                         0,
-                                         &operation<B, &B::init>,
-                                         &operation<B, &B::create_dataset>,
-                                         &operation<B, &B::destroy>,
-                                         &operation<B, &B::snapshot>,
-                                         &operation<B, &B::clone>,
-                                         &operation<B, &B::rename>,
-                                         &operation<B, &B::list_snapshots>,
-                                         &operation<B, &B::list_clones>,
-                                         &operation<B, &B::mountpoint>,
-                                         &operation<B, &B::copy>,
-                                         &operation<B, &B::info>};
+  static const kleene_storage_ops ops = {
+      sizeof(kleene_storage_ops),        0,
+      &operation<B, &B::init>,           &operation<B, &B::create_dataset>,
+      &operation<B, &B::destroy>,        &operation<B, &B::snapshot>,
+      &operation<B, &B::clone>,          &operation<B, &B::rename>,
+      &operation<B, &B::list_snapshots>, &operation<B, &B::list_clones>,
+      &operation<B, &B::mountpoint>,     &operation<B, &B::copy>,
+      &operation<B, &B::info>,           &operation<B, &B::list_datasets>};
   return &ops;
 }
 

@@ -1,5 +1,8 @@
 // The loader's refusals, each one log line naming the file and the reason, and the
 // older-minor rule, with the crafted fixtures from fixtures/crafted.c.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
@@ -69,6 +72,36 @@ TEST(Loader, RefusesNonElfFile) {
   ASSERT_FALSE(result.has_value());
   EXPECT_THAT(result.error().message, HasSubstr("cannot load"));
   EXPECT_THAT(result.error().message, HasSubstr(path.string()));
+}
+
+// A plugin file or directory others can write is a way to root: refused.
+TEST(Loader, RefusesAPluginOthersCanWrite) {
+  test::TempDir temp;
+  const auto file = temp.path() / "open.so";
+  std::filesystem::copy_file(fixture("craft_good"), file);
+  ::chmod(file.c_str(), 0666);
+  Registry registry;
+  auto loaded = registry.load_file(file);
+  ASSERT_FALSE(loaded);
+  EXPECT_THAT(loaded.error().message, HasSubstr("is writable by others (mode 0666)"));
+  ::chmod(file.c_str(), 0644);
+  ::chmod(temp.path().c_str(), 0777);
+  auto in_open_dir = registry.load_file(file);
+  ASSERT_FALSE(in_open_dir);
+  EXPECT_THAT(in_open_dir.error().message, HasSubstr("is writable by others (mode 0777)"));
+  ::chmod(temp.path().c_str(), 0755);
+  EXPECT_TRUE(registry.load_file(file));
+}
+
+TEST(Loader, RefusesAPluginOfAnotherUser) {
+  test::TempDir temp;
+  const auto file = temp.path() / "theirs.so";
+  std::filesystem::copy_file(fixture("craft_good"), file);
+  ASSERT_EQ(::chown(file.c_str(), 65534, 65534), 0) << "the unit tests run as root";
+  Registry registry;
+  auto loaded = registry.load_file(file);
+  ASSERT_FALSE(loaded);
+  EXPECT_THAT(loaded.error().message, HasSubstr("belongs to uid 65534"));
 }
 
 // A plugin that crashes or exits while it loads is tried in a child first: kleened lives on.

@@ -31,11 +31,18 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
  public:
   using Socket = typename beast::lowest_layer_type<Stream>::socket_type;
 
-  HttpSession(Socket&& socket, ServerCore& core, std::string listener) requires(!kIsTls<Stream>)
-      : SessionBase(core), stream_(std::move(socket)), listener_(std::move(listener)) {}
-  HttpSession(Socket&& socket, ssl::context& context, ServerCore& core,
-              std::string listener) requires(kIsTls<Stream>)
-      : SessionBase(core), stream_(std::move(socket), context), listener_(std::move(listener)) {}
+  HttpSession(Socket&& socket, ServerCore& core, std::string listener,
+              SlotPtr slot) requires(!kIsTls<Stream>)
+      : SessionBase(core),
+        stream_(std::move(socket)),
+        listener_(std::move(listener)),
+        slot_(std::move(slot)) {}
+  HttpSession(Socket&& socket, ssl::context& context, ServerCore& core, std::string listener,
+              SlotPtr slot) requires(kIsTls<Stream>)
+      : SessionBase(core),
+        stream_(std::move(socket), context),
+        listener_(std::move(listener)),
+        slot_(std::move(slot)) {}
 
   void run() {
     net::post(stream_.get_executor(), [self = this->shared_from_this()] { self->begin(); });
@@ -178,7 +185,14 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     auto match = core_.router.match(api_request.method, api_request.path);
     if (match.outcome != Router::Outcome::found || !match.route->ws_handler) return false;
     api_request.params = std::move(match.params);
-    auto transport = std::make_shared<WsTransport<Stream>>(std::move(stream_), core_);
+    // Each session holds a thread for its life: refuse before the upgrade, in HTTP.
+    auto websocket_slot = core_.acquire(Slot::Kind::websocket);
+    if (!websocket_slot) {
+      reply_and_close(Response::message(503, "too many WebSocket sessions"), false);
+      return true;
+    }
+    auto transport = std::make_shared<WsTransport<Stream>>(
+        std::move(stream_), core_, std::move(slot_), std::move(websocket_slot));
     core_.track(transport);
     transport->accept(parser_->release(), std::move(api_request), match.route->ws_handler);
     return true;
@@ -202,6 +216,7 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
 
   Stream stream_;
   std::string listener_;
+  SlotPtr slot_;  // under max_connections; handed to the WebSocket on upgrade
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::array<char, 16384> drain_buffer_{};
@@ -218,15 +233,16 @@ namespace kleene::api::detail {
 
 template <class Protocol>
 void start_session_on(ServerCore& core, typename Protocol::socket&& socket, ssl::context* tls,
-                      const std::string& listener) {
+                      const std::string& listener, SlotPtr slot) {
   using Plain = beast::basic_stream<Protocol>;
   if (tls != nullptr) {
-    auto session = std::make_shared<HttpSession<beast::ssl_stream<Plain>>>(std::move(socket), *tls,
-                                                                           core, listener);
+    auto session = std::make_shared<HttpSession<beast::ssl_stream<Plain>>>(
+        std::move(socket), *tls, core, listener, std::move(slot));
     core.track(session);
     session->run();
   } else {
-    auto session = std::make_shared<HttpSession<Plain>>(std::move(socket), core, listener);
+    auto session =
+        std::make_shared<HttpSession<Plain>>(std::move(socket), core, listener, std::move(slot));
     core.track(session);
     session->run();
   }

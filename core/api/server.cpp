@@ -7,8 +7,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <array>
+#include <atomic>
 #include <cstring>
 #include <future>
+#include <string_view>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -17,6 +20,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 
 #include "api/server_core.hpp"
 #include "api/session_start.hpp"
@@ -54,6 +58,74 @@ Result<void> clear_stale_socket(const std::filesystem::path& path) {
   if (::unlink(path.c_str()) != 0 && errno != ENOENT)
     return make_error(errno, "cannot remove stale " + path.string() + ": " + std::strerror(errno));
   return {};
+}
+
+// Over max_connections: a fixed 503 without a session. The connection is closed once the
+// client has sent its request (read and dropped, 64 KiB at most) or after a second, so that
+// the client reads the answer rather than a reset or a broken pipe. At most kMaxRefusals such
+// connections linger; beyond them (a flood), and on TLS, the connection is closed at once.
+constexpr int kMaxRefusals = 64;
+constexpr std::string_view kBusyBody = "{\"message\":\"too many connections\"}";
+constexpr std::string_view kBusy =
+    "HTTP/1.1 503 Service Unavailable\r\nServer: kleened\r\nContent-Type: "
+    "application/json\r\nContent-Length: 34\r\nConnection: close\r\n\r\n"
+    "{\"message\":\"too many connections\"}";
+static_assert(kBusyBody.size() == 34 && kBusy.ends_with(kBusyBody));
+
+template <class Socket>
+class Refusal : public std::enable_shared_from_this<Refusal<Socket>> {
+ public:
+  Refusal(Socket&& socket, std::atomic<int>& lingering)
+      : socket_(std::move(socket)), timer_(socket_.get_executor()), lingering_(lingering) {}
+  ~Refusal() { --lingering_; }
+  Refusal(const Refusal&) = delete;
+  Refusal& operator=(const Refusal&) = delete;
+
+  void run() {
+    auto self = this->shared_from_this();
+    timer_.expires_after(std::chrono::seconds(1));
+    timer_.async_wait([self](boost::system::error_code ec) {
+      if (!ec) self->socket_.close(self->ignored_);
+    });
+    net::async_write(socket_, net::buffer(kBusy.data(), kBusy.size()),
+                     [self](boost::system::error_code ec, std::size_t) {
+                       if (ec) return self->finish();
+                       self->socket_.shutdown(net::socket_base::shutdown_send, self->ignored_);
+                       self->drain();
+                     });
+  }
+
+ private:
+  void drain() {
+    socket_.async_read_some(net::buffer(buffer_), [self = this->shared_from_this()](
+                                                      boost::system::error_code ec, std::size_t n) {
+      self->drained_ += n;
+      if (ec || self->drained_ > 64 * 1024) return self->finish();
+      self->drain();
+    });
+  }
+  void finish() {
+    timer_.cancel();
+    socket_.close(ignored_);
+  }
+
+  Socket socket_;
+  net::steady_timer timer_;
+  std::atomic<int>& lingering_;
+  std::array<char, 4096> buffer_{};
+  std::size_t drained_ = 0;
+  boost::system::error_code ignored_;
+};
+
+template <class Socket>
+void refuse(ServerCore& core, Socket&& socket, bool tls) {
+  if (tls || ++core.refusals > kMaxRefusals) {
+    if (!tls) --core.refusals;
+    boost::system::error_code ignored;
+    socket.close(ignored);
+    return;
+  }
+  std::make_shared<Refusal<std::decay_t<Socket>>>(std::move(socket), core.refusals)->run();
 }
 
 }  // namespace
@@ -151,7 +223,11 @@ struct Server::Impl {
             return;
           }
           set_cloexec(socket.native_handle());
-          start_session(core, std::move(socket), listener.tls.get(), listener.url);
+          if (auto slot = core.acquire(Slot::Kind::connection))
+            start_session(core, std::move(socket), listener.tls.get(), listener.url,
+                          std::move(slot));
+          else
+            refuse(core, std::move(socket), listener.tls != nullptr);
           accept(listener, acceptor);
         });
   }

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <system_error>
 #include <thread>
 
 #include "api/websocket.hpp"
@@ -28,6 +29,46 @@ ServerCore::ServerCore(const Router& router_in, ServerOptions options_in)
       handler_pool(options.handler_threads),
       ioc(static_cast<int>(options.io_threads)),
       idle_trim(ioc) {}
+
+namespace {
+
+const char* cap_name(Slot::Kind kind) {
+  return kind == Slot::Kind::connection ? "connections" : "WebSocket sessions";
+}
+
+}  // namespace
+
+Slot::~Slot() {
+  core_.release(kind_);
+}
+
+SlotPtr ServerCore::acquire(Slot::Kind kind) {
+  const bool connection = kind == Slot::Kind::connection;
+  const std::size_t limit = connection ? options.max_connections : options.max_websocket_sessions;
+  {
+    std::lock_guard lock(mutex);
+    Cap& cap = connection ? connections : websockets;
+    if (cap.open < limit) {
+      ++cap.open;
+      return std::make_shared<Slot>(*this, kind);
+    }
+    if (cap.refused++ != 0) return nullptr;
+  }
+  spdlog::warn("{} {} open, the limit: refusing more until some close", limit, cap_name(kind));
+  return nullptr;
+}
+
+void ServerCore::release(Slot::Kind kind) {
+  std::size_t refused = 0;
+  {
+    std::lock_guard lock(mutex);
+    Cap& cap = kind == Slot::Kind::connection ? connections : websockets;
+    --cap.open;
+    std::swap(refused, cap.refused);
+  }
+  if (refused != 0)
+    spdlog::warn("accepting {} again ({} refused at the limit)", cap_name(kind), refused);
+}
 
 void ServerCore::track(const std::shared_ptr<SessionBase>& session) {
   {
@@ -54,27 +95,39 @@ bool ServerCore::wait_sessions_gone(std::chrono::milliseconds timeout) {
   return changed.wait_for(lock, timeout, [&] { return live_sessions == 0; });
 }
 
-void ServerCore::spawn_ws_thread(std::shared_ptr<WsSession> session, const WsHandler& handler,
+bool ServerCore::spawn_ws_thread(std::shared_ptr<WsSession> session, const WsHandler& handler,
                                  Request request) {
   {
     std::lock_guard lock(mutex);
     ++ws_threads;
   }
-  std::thread([this, session = std::move(session), &handler,
-               request = std::move(request)]() mutable {
-    try {
-      handler(*session, request);
-    } catch (const std::exception& e) {
-      spdlog::error("websocket {}: handler failed: {}", request.path, e.what());
-    }
-    // The protocol's answer to a crash: 1011 with an empty reason.
-    if (!session->closed()) (void)session->close(kCloseInternalError, "");
-    session.reset();
+  const std::string path = request.path;
+  try {
+    std::thread([this, session = std::move(session), &handler,
+                 request = std::move(request)]() mutable {
+      try {
+        handler(*session, request);
+      } catch (const std::exception& e) {
+        spdlog::error("websocket {}: handler failed: {}", request.path, e.what());
+      }
+      // The protocol's answer to a crash: 1011 with an empty reason.
+      if (!session->closed()) (void)session->close(kCloseInternalError, "");
+      session.reset();
+      std::lock_guard lock(mutex);
+      --ws_threads;
+      arm_idle_trim_locked();
+      changed.notify_all();
+    }).detach();
+    return true;
+  } catch (const std::system_error& e) {
+    // Within max_websocket_sessions this should not happen; if the system refuses a thread
+    // anyway, the exception must not take the I/O thread down.
+    spdlog::error("websocket {}: cannot start its thread: {}", path, e.what());
     std::lock_guard lock(mutex);
     --ws_threads;
-    arm_idle_trim_locked();
     changed.notify_all();
-  }).detach();
+    return false;
+  }
 }
 
 void ServerCore::handler_started() {

@@ -12,10 +12,10 @@
 
 namespace kleene::api::detail {
 
-// `tls` null means plain HTTP.
+// `tls` null means plain HTTP; `slot` is the connection's place under max_connections.
 void start_session(ServerCore& core, boost::asio::ip::tcp::socket&& socket,
-                   boost::asio::ssl::context* tls, const std::string& listener);
+                   boost::asio::ssl::context* tls, const std::string& listener, SlotPtr slot);
 void start_session(ServerCore& core, boost::asio::local::stream_protocol::socket&& socket,
-                   boost::asio::ssl::context* tls, const std::string& listener);
+                   boost::asio::ssl::context* tls, const std::string& listener, SlotPtr slot);
 
 }  // namespace kleene::api::detail

@@ -4,8 +4,8 @@
 namespace kleene::api::detail {
 
 void start_session(ServerCore& core, boost::asio::ip::tcp::socket&& socket, ssl::context* tls,
-                   const std::string& listener) {
-  start_session_on<boost::asio::ip::tcp>(core, std::move(socket), tls, listener);
+                   const std::string& listener, SlotPtr slot) {
+  start_session_on<boost::asio::ip::tcp>(core, std::move(socket), tls, listener, std::move(slot));
 }
 
 }  // namespace kleene::api::detail

@@ -4,8 +4,9 @@
 namespace kleene::api::detail {
 
 void start_session(ServerCore& core, boost::asio::local::stream_protocol::socket&& socket,
-                   ssl::context* tls, const std::string& listener) {
-  start_session_on<boost::asio::local::stream_protocol>(core, std::move(socket), tls, listener);
+                   ssl::context* tls, const std::string& listener, SlotPtr slot) {
+  start_session_on<boost::asio::local::stream_protocol>(core, std::move(socket), tls, listener,
+                                                        std::move(slot));
 }
 
 }  // namespace kleene::api::detail

@@ -25,14 +25,19 @@ class WsTransport : public WsSession,
                     public SessionBase,
                     public std::enable_shared_from_this<WsTransport<Stream>> {
  public:
-  WsTransport(Stream&& stream, ServerCore& core) : SessionBase(core), ws_(std::move(stream)) {}
+  // Holds the connection's slot and a WebSocket session's slot until the last operation ends.
+  WsTransport(Stream&& stream, ServerCore& core, SlotPtr connection, SlotPtr websocket)
+      : SessionBase(core),
+        ws_(std::move(stream)),
+        connection_slot_(std::move(connection)),
+        websocket_slot_(std::move(websocket)) {}
 
   // Complete the upgrade, then hand the connection to `handler` on its own thread.
   void accept(BeastRequest request, Request api_request, const WsHandler& handler) {
     beast::get_lowest_layer(ws_).expires_never();
     websocket::stream_base::timeout timeout{};
     timeout.handshake_timeout = core_.options.handshake_timeout;
-    timeout.idle_timeout = std::chrono::seconds(300);
+    timeout.idle_timeout = core_.options.websocket_idle_timeout;
     timeout.keep_alive_pings = true;  // an attached exec may be silent for a long time
     ws_.set_option(timeout);
     ws_.set_option(websocket::stream_base::decorator(
@@ -46,7 +51,7 @@ class WsTransport : public WsSession,
         return;
       }
       spdlog::debug("{} websocket {}", api_request.listener, api_request.target);
-      self->core_.spawn_ws_thread(self, handler, std::move(api_request));
+      if (!self->core_.spawn_ws_thread(self, handler, std::move(api_request))) self->shutdown();
     });
   }
 
@@ -117,6 +122,8 @@ class WsTransport : public WsSession,
   }
 
   websocket::stream<Stream> ws_;
+  SlotPtr connection_slot_;
+  SlotPtr websocket_slot_;
   beast::flat_buffer buffer_;
   std::mutex read_mutex_;
   std::mutex write_mutex_;

@@ -8,17 +8,25 @@
 
 namespace kleene::api::detail {
 
-HandlerPool::HandlerPool(unsigned max_threads) : max_threads_(std::max(1u, max_threads)) {}
+HandlerPool::HandlerPool(unsigned max_threads, unsigned reserved_for_reads)
+    : max_threads_(std::max(1u, max_threads)),
+      max_changes_(reserved_for_reads < max_threads_ ? max_threads_ - reserved_for_reads : 1) {}
 
 HandlerPool::~HandlerPool() {
   join();
 }
 
-void HandlerPool::post(Task task) {
+std::size_t HandlerPool::runnable() const {
+  const std::size_t free_for_changes =
+      running_changes_ < max_changes_ ? max_changes_ - running_changes_ : 0;
+  return reads_.size() + std::min(changes_.size(), free_for_changes);
+}
+
+void HandlerPool::post(Task task, Lane lane) {
   std::unique_lock lock(mutex_);
-  queue_.push_back(std::move(task));
-  // Every queued task has a waiting thread to take it: wake one.
-  if (queue_.size() <= idle_ || joining_ || threads_.size() >= max_threads_) {
+  (lane == Lane::read ? reads_ : changes_).push_back(std::move(task));
+  // Every task that can run has a waiting thread to take it: wake one.
+  if (runnable() <= idle_ || joining_ || threads_.size() >= max_threads_) {
     wake_.notify_one();
     return;
   }
@@ -35,16 +43,25 @@ void HandlerPool::post(Task task) {
 void HandlerPool::work() {
   std::unique_lock lock(mutex_);
   for (;;) {
-    if (!queue_.empty()) {
-      Task task = std::move(queue_.front());
-      queue_.pop_front();
+    const bool read = !reads_.empty();
+    if (read || (!changes_.empty() && running_changes_ < max_changes_)) {
+      auto& queue = read ? reads_ : changes_;
+      Task task = std::move(queue.front());
+      queue.pop_front();
+      if (!read) ++running_changes_;
       lock.unlock();
       task();
       task = nullptr;  // what it holds goes before the lock is taken again
       lock.lock();
+      if (!read) {
+        --running_changes_;
+        // A change that waited for this one's place may go now, on any waiting thread.
+        if (!changes_.empty()) wake_.notify_one();
+      }
       continue;
     }
-    if (joining_) return;
+    // Joining: end once nothing is queued; a change waiting for a place keeps its thread.
+    if (joining_ && reads_.empty() && changes_.empty()) return;
     ++idle_;
     wake_.wait(lock);
     --idle_;
@@ -60,11 +77,12 @@ void HandlerPool::join() {
   }
   for (auto& thread : threads_)
     if (thread.joinable()) thread.join();
-  std::deque<Task> left;
+  std::deque<Task> left_reads, left_changes;
   {
     std::lock_guard lock(mutex_);
     joined_ = true;
-    left.swap(queue_);
+    left_reads.swap(reads_);
+    left_changes.swap(changes_);
   }
 }
 

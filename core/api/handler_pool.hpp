@@ -2,6 +2,12 @@
 // started when a handler is posted and no thread is free, so an idle kleened keeps the one or
 // two threads its requests needed instead of the whole pool (each thread costs its stack and,
 // once it has allocated, a malloc arena). Started threads stay until join().
+//
+// Two lanes: reads (GETs: lists, inspects) and changes (everything else). Changes wait on
+// storage (a zfs-fuse clone or destroy takes tens of milliseconds, many at once take seconds),
+// so they may hold at most max_threads - reserved_for_reads threads (at least one); the rest is
+// kept for reads, which also go first, so `klee lsc` answers in milliseconds while 50 clients
+// create and remove.
 #pragma once
 
 #include <condition_variable>
@@ -18,14 +24,17 @@ class HandlerPool {
  public:
   using Task = std::move_only_function<void()>;
 
-  explicit HandlerPool(unsigned max_threads);
+  enum class Lane { read, change };
+
+  explicit HandlerPool(unsigned max_threads, unsigned reserved_for_reads = 0);
   ~HandlerPool();  // join()s; tasks still queued then are destroyed without running
   HandlerPool(const HandlerPool&) = delete;
   HandlerPool& operator=(const HandlerPool&) = delete;
 
   // Runs `task` on a free thread, a new one if none is free and the maximum is not reached,
-  // else after the tasks queued before it.
-  void post(Task task);
+  // else after the tasks queued before it in its lane (reads before changes; a change also
+  // waits while the changes running hold all the threads they may).
+  void post(Task task, Lane lane = Lane::change);
   // Runs every task posted so far (and those they or others post meanwhile), then ends the
   // threads. A task posted once the threads have ended never runs. Idempotent.
   void join();
@@ -36,11 +45,16 @@ class HandlerPool {
 
  private:
   void work();
+  // Tasks a thread could take now (with mutex_ held).
+  std::size_t runnable() const;
 
   const std::size_t max_threads_;
+  const std::size_t max_changes_;  // changes running at once
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<Task> queue_;
+  std::deque<Task> reads_;
+  std::deque<Task> changes_;
+  std::size_t running_changes_ = 0;
   std::vector<std::thread> threads_;
   std::size_t idle_ = 0;  // threads waiting for a task
   bool joining_ = false;

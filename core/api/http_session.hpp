@@ -129,6 +129,9 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     busy_ = true;
     lowest().expires_never();
     core_.handler_started();
+    // GETs only read (WebSocket routes never come here): they go first (handler_pool.hpp).
+    const auto lane = parser_->get().method() == http::verb::get ? HandlerPool::Lane::read
+                                                                 : HandlerPool::Lane::change;
     core_.handler_pool.post(
         [self = this->shared_from_this(), request = parser_->release()]() mutable {
           auto response = dispatch(self->core_.router, std::move(request), self->listener_);
@@ -136,7 +139,8 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
             self->write(std::move(response));
           });
           self->core_.handler_finished();
-        });
+        },
+        lane);
   }
 
   void write(BeastResponse&& response) {

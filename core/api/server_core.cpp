@@ -26,7 +26,8 @@ SessionBase::~SessionBase() {
 ServerCore::ServerCore(const Router& router_in, ServerOptions options_in)
     : router(router_in),
       options(std::move(options_in)),
-      handler_pool(options.handler_threads),
+      // A quarter of the handler threads is kept for reads (handler_pool.hpp).
+      handler_pool(options.handler_threads, options.handler_threads / 4),
       ioc(static_cast<int>(options.io_threads)),
       idle_trim(ioc) {}
 

@@ -100,4 +100,33 @@ TEST(HandlerPool, DestroysQueuedTasksWhenItGoes) {
   EXPECT_TRUE(watch.expired());
 }
 
+// Changes (storage work) may hold only part of the threads: a read runs at once while they
+// block, and reads go before changes that are queued.
+TEST(HandlerPool, ReadsRunWhileChangesHoldTheirThreads) {
+  HandlerPool pool(4, /*reserved_for_reads=*/1);  // at most 3 changes at once
+  std::latch three_running(3);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<int> changes_done{0}, changes_started{0};
+  for (int i = 0; i < 5; ++i) {
+    pool.post(
+        [&, released] {
+          if (changes_started.fetch_add(1) < 3) three_running.count_down();
+          released.wait();
+          ++changes_done;
+        },
+        HandlerPool::Lane::change);
+  }
+  three_running.wait();
+  std::promise<void> read;
+  pool.post([&] { read.set_value(); }, HandlerPool::Lane::read);
+  read.get_future().get();  // while three changes block and two wait
+  EXPECT_EQ(changes_done.load(), 0);
+  EXPECT_EQ(changes_started.load(), 3);
+  EXPECT_EQ(pool.threads(), 4u);
+  release.set_value();
+  pool.join();
+  EXPECT_EQ(changes_done.load(), 5);
+}
+
 }  // namespace

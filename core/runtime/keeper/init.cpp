@@ -1,10 +1,12 @@
 // The container's init: pid 1 of the container's pid namespace, cloned by the keeper.
 // It sets the container up (cgroup, cgroup namespace, lo, rootfs, hostname), reports ready, and
-// then only reaps orphans and answers the keeper. It holds one fd: the control socket to the
-// keeper. The container ends when the init exits (the kernel kills what is left in its pid
-// namespace); it exits when nothing else is left (jail semantics, unless persist), on the
-// keeper's kill, or when the keeper goes away.
+// then only reaps orphans and answers the keeper, with CAP_KILL as its only capability
+// (keep_only_cap_kill). It holds one fd: the control socket to the keeper. The container ends
+// when the init exits (the kernel kills what is left in its pid namespace); it exits when
+// nothing else is left (jail semantics, unless persist), on the keeper's kill, or when the
+// keeper goes away.
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/close_range.h>
 #include <net/if.h>
 #include <signal.h>
@@ -18,7 +20,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <string>
 
 #include "keeper.hpp"
 #include "runtime/sandbox.hpp"
@@ -62,6 +66,32 @@ bool alone() {
   return ::kill(-1, 0) != 0 && errno == ESRCH;
 }
 
+// Once set up, the init only reaps (waitpid), reads its signalfd, talks to the keeper over its
+// socket and signals its pid namespace: kill(-1, SIGTERM) on stop must reach processes of any
+// user (`-u nobody`), which takes CAP_KILL. Nothing else needs a capability, so the init keeps
+// CAP_KILL alone: bounding set first (dropping needs CAP_SETPCAP), then effective/permitted/
+// inheritable, then ambient. It never calls execve, so this is all it will ever hold. The uid
+// stays 0 and the new permitted set is a subset of the old, so the kernel leaves the
+// dumpable flag and the parent-death signal as they are.
+Result<void> keep_only_cap_kill() {
+  constexpr std::uint64_t kKept = std::uint64_t{1} << CAP_KILL;
+  for (int cap = 0; cap < 64; ++cap) {
+    const int in_set = ::prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+    if (in_set < 0) break;  // EINVAL: past the kernel's last capability
+    if (in_set == 1 && (kKept & (std::uint64_t{1} << cap)) == 0 &&
+        ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+      return errno_error("drop capability " + std::to_string(cap) + " from the bounding set");
+    }
+  }
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  data[0].effective = data[0].permitted = static_cast<std::uint32_t>(kKept);
+  if (::syscall(SYS_capset, &header, data) != 0) return errno_error("capset");
+  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+    return errno_error("clear the ambient capabilities");
+  return {};
+}
+
 }  // namespace
 
 void run_init(const runtime::ContainerSpec& spec, int control_fd, int cgroup_procs_fd) {
@@ -82,7 +112,9 @@ void run_init(const runtime::ContainerSpec& spec, int control_fd, int cgroup_pro
   }
   if (auto r = runtime::sandbox::enter_rootfs(spec); !r) fail(control_fd, r.error().message);
   if (auto r = runtime::sandbox::set_hostname(spec); !r) fail(control_fd, r.error().message);
-  // Container processes cannot ptrace us or open our /proc entries.
+  if (auto r = keep_only_cap_kill(); !r) fail(control_fd, r.error().message);
+  // Container processes cannot ptrace us or open our /proc entries. Since the drop above, our
+  // permitted set is a subset of a container root's: this flag alone keeps them out.
   ::prctl(PR_SET_DUMPABLE, 0);
 
   sigset_t mask;

@@ -88,6 +88,12 @@ class Parser {
     if (node.IsScalar()) {  // shorthand: "- http:///var/run/kleened.sock"
       auto socket = parse_address(node.Scalar());
       if (!socket) return fail(key, socket.error().message);
+      // An https:// address needs its certificate and key (found by fuzz_config: accepted
+      // here, it failed later when kleened made the TLS context).
+      if (socket->tls)
+        return fail(key + ".tlscert",
+                    "required for an https:// address (use a map with "
+                    "'address', 'tlscert' and 'tlskey')");
       return socket;
     }
     if (!node.IsMap()) return fail(key, "expected a map with 'address' or an address string");
@@ -221,7 +227,14 @@ class Parser {
       config.keeper_path = TRY(absolute_path_of(value, key));
     else if (key == "stop_timeout")
       config.stop_timeout = TRY(seconds_of(value, key, 0, 3600));
-    else if (key == "ip_forwarding")
+    else if (key == "max_mounted_containers") {
+      uint64_t count = 0;
+      const std::string text = value.IsScalar() ? value.Scalar() : std::string();
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), count);
+      if (text.empty() || ec != std::errc() || end != text.data() + text.size() || count > 100000)
+        return fail(key, "expected a number of containers from 0 (no limit) to 100000");
+      config.max_mounted_containers = static_cast<unsigned>(count);
+    } else if (key == "ip_forwarding")
       config.ip_forwarding = TRY(bool_of(value, key));
     else if (kIgnoredKeys.contains(key))
       config.ignored_keys.push_back(key);

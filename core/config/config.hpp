@@ -75,6 +75,10 @@ struct DaemonConfig {
   // Whether kleened may turn on net.ipv4.ip_forward (and net.ipv6.conf.all.forwarding for
   // networks with an IPv6 subnet) when a container attaches to a network. Each change is logged.
   bool ip_forwarding = true;
+  // How many container datasets may stay mounted; beyond it the oldest stopped containers are
+  // unmounted (mounted again when they start). zfs-fuse mounts ~1000 file systems at most.
+  // 0: no limit.
+  unsigned max_mounted_containers = 768;
   // Kleene keys that have no meaning on Linux and were present (logged as ignored).
   std::vector<std::string> ignored_keys;
 };

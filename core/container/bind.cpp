@@ -15,6 +15,7 @@ Result<std::unique_ptr<BoundEnv>> bind(const api::ApiContext& context, storage::
   if (context.config != nullptr) {
     bound->env->stop_timeout = context.config->stop_timeout;
     bound->env->ip_forwarding = context.config->ip_forwarding;
+    bound->env->max_mounted_containers = context.config->max_mounted_containers;
   }
   bound->env->plugins = context.plugins;
   if (context.plugins != nullptr) {

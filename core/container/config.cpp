@@ -7,6 +7,7 @@
 #include <set>
 
 #include "container/container.hpp"
+#include "network/firewall.hpp"
 #include "util/strings.hpp"
 
 namespace kleene::container {
@@ -42,6 +43,41 @@ std::expected<std::optional<std::vector<std::string>>, ConfigError> string_list_
     out.push_back(item.get<std::string>());
   }
   return out;
+}
+
+// Kleene's PublishedPort: {interfaces: [string], host_port, container_port, protocol}, checked
+// as the firewall will read it. Stored unchecked before, a non-string port made every firewall
+// reload throw and an unrenderable one kept any ruleset from loading (found by
+// fuzz_mount_publish).
+std::expected<void, ConfigError> check_public_port(const nlohmann::json& item,
+                                                   const std::string& pointer) {
+  if (!item.is_object()) return invalid(pointer, "Invalid object. " + got(item));
+  std::string host_port, container_port;
+  for (const auto& [key, value] : item.items()) {
+    const std::string at = pointer + "/" + key;
+    if (key == "interfaces") {
+      if (!value.is_array()) return invalid(at, "Invalid array. " + got(value));
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        const auto& name = value[i];
+        if (!name.is_string())
+          return invalid(at + "/" + std::to_string(i), "Invalid string. " + got(name));
+        if (!network::firewall::is_valid_interface_name(name.get<std::string>()))
+          return invalid(at + "/" + std::to_string(i),
+                         "invalid interface name '" + name.get<std::string>() + "'");
+      }
+      continue;
+    }
+    if (key != "host_port" && key != "container_port" && key != "protocol") continue;
+    if (!value.is_string()) return invalid(at, "Invalid string. " + got(value));
+    const auto text = value.get<std::string>();
+    if (key == "protocol" && text != "tcp" && text != "udp")
+      return invalid(at, "expected tcp or udp, got '" + text + "'");
+    if (key == "host_port") host_port = text;
+    if (key == "container_port") container_port = text;
+  }
+  if (auto ports = network::firewall::parse_ports(host_port, container_port); !ports)
+    return invalid(pointer + "/host_port", ports.error().message);
+  return {};
 }
 
 std::expected<MountConfig, ConfigError> parse_mount(const nlohmann::json& item,
@@ -122,6 +158,11 @@ std::expected<ContainerConfig, ConfigError> parse_config(const nlohmann::json& b
   }
   if (const auto* ports = field(body, "public_ports")) {
     if (!ports->is_array()) return invalid("/public_ports", "Invalid array. " + got(*ports));
+    for (std::size_t i = 0; i < ports->size(); ++i) {
+      if (auto checked = check_public_port((*ports)[i], "/public_ports/" + std::to_string(i));
+          !checked)
+        return std::unexpected(checked.error());
+    }
     config.public_ports = *ports;
   }
   return config;

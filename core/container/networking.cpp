@@ -15,6 +15,7 @@
 #include "container/hosts_file.hpp"
 #include "kleene/plugin/abi.h"
 #include "network/config.hpp"
+#include "network/firewall.hpp"
 #include "plugin/registry.hpp"
 #include "storage/storage.hpp"
 #include "util/unique_fd.hpp"
@@ -222,9 +223,29 @@ Result<std::vector<network::firewall::PublishedPort>> published_ports(store::Sto
         for (const auto& i : p["interfaces"])
           if (i.is_string()) port.interfaces.push_back(i.get<std::string>());
       }
-      port.host_port = p.value("host_port", "");
-      port.container_port = p.value("container_port", "");
-      port.protocol = p.value("protocol", "tcp");
+      // Rows written before ports were checked at create may hold anything: an entry that
+      // is not strings is skipped (with a warning), never thrown on at every reload.
+      auto text = [&](const char* key, const char* fallback) -> std::optional<std::string> {
+        const auto it = p.find(key);
+        if (it == p.end()) return fallback;
+        if (!it->is_string()) return std::nullopt;
+        return it->get<std::string>();
+      };
+      const auto host_port = text("host_port", ""), container_port = text("container_port", "");
+      const auto protocol = text("protocol", "tcp");
+      const bool readable =
+          host_port && container_port && protocol && (*protocol == "tcp" || *protocol == "udp") &&
+          network::firewall::parse_ports(*host_port, *container_port).has_value() &&
+          std::ranges::all_of(port.interfaces, network::firewall::is_valid_interface_name);
+      if (!readable) {
+        // One bad entry must not keep the whole ruleset from loading.
+        spdlog::warn("container {}: a published port kleened cannot read is ignored: {}", c.id,
+                     p.dump());
+        continue;
+      }
+      port.host_port = *host_port;
+      port.container_port = *container_port;
+      port.protocol = *protocol;
       port.ip_address = ip4;
       port.ip_address6 = ip6;
       ports.push_back(std::move(port));

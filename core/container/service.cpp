@@ -3,8 +3,10 @@
 #include "container/service.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -183,6 +185,54 @@ Result<std::string> remove_locked(Env& env, const Container& c) {
   return c.id;
 }
 
+namespace {
+
+// zfs-fuse mounts at most ~1000 file systems, and every container is a mounted dataset: without
+// a budget, kleene on zfs-fuse holds ~990 containers. So the number of mounted container
+// datasets is checked every `every` creates and starts (one listing of the datasets and the
+// mount table), and above the budget the oldest stopped containers are unmounted down to
+// budget - every, so the creates until the next check stay within it. A start mounts its
+// container again (Storage::mountpoint). With lifecycle_mutex() held (a start of the same
+// container cannot race the unmount).
+void keep_mounts_in_budget(Env& env, const std::string& keep) {
+  const std::size_t budget = env.max_mounted_containers;
+  if (budget == 0) return;
+  const std::size_t every = std::max<std::size_t>(1, budget / 16);
+  static std::atomic<std::size_t> calls{0};
+  if (calls.fetch_add(1) % every != 0) return;
+  auto mounted_list = env.storage.mounted_below(env.storage.layout().containers());
+  if (!mounted_list) return;  // an older storage plugin: no budget
+  std::set<std::string> mounted(mounted_list->begin(), mounted_list->end());
+  auto rows = ContainerRepository(env.store).list();  // newest first
+  if (!rows) return;
+  // `keep` counts as mounted: a start mounts it right after this.
+  std::size_t extra = 1;
+  auto dataset_of = [&](const Container& c) {
+    return c.dataset.empty() ? env.storage.layout().container(c.id) : c.dataset;
+  };
+  for (const auto& c : *rows)
+    if (c.id == keep && mounted.contains(dataset_of(c))) extra = 0;
+  if (mounted.size() + extra <= budget) return;
+  const std::size_t target = budget > every ? budget - every : budget;
+  std::size_t unmounted = 0;
+  for (auto it = rows->rbegin(); it != rows->rend() && mounted.size() + extra > target; ++it) {
+    const auto dataset = dataset_of(*it);
+    if (it->id == keep || !mounted.contains(dataset) || env.runtime.state(it->id)) continue;
+    if (auto done = env.storage.unmount(dataset); !done) {
+      spdlog::debug("container {}: not unmounted: {}", it->id, done.error().message);
+      continue;
+    }
+    mounted.erase(dataset);
+    ++unmounted;
+  }
+  spdlog::info(
+      "{} container datasets were mounted (max_mounted_containers {}): unmounted {} of "
+      "stopped containers",
+      mounted.size() + unmounted, budget, unmounted);
+}
+
+}  // namespace
+
 std::mutex& lifecycle_mutex() {
   static std::mutex mutex;
   return mutex;
@@ -297,6 +347,10 @@ Result<Container> create(Env& env, std::string name, ContainerConfig config) {
   }
   guard.release();
   spdlog::info("container {} ({}) created from image {}", c.id, c.name, image.id);
+  {
+    std::lock_guard lock(lifecycle_mutex());
+    keep_mounts_in_budget(env, c.id);
+  }
   return c;
 }
 
@@ -387,6 +441,7 @@ Result<void> start(Env& env, const Container& c) {
   std::lock_guard lock(lifecycle_mutex());
   if (env.runtime.state(c.id)) return make_error(EEXIST, "container already running");
   const auto params = TRY(parse_params(c.jail_param));
+  keep_mounts_in_budget(env, c.id);
   runtime::ContainerSpec spec;
   spec.id = c.id;
   spec.rootfs = TRY(env.storage.mountpoint(c.dataset));

@@ -41,6 +41,8 @@ struct Env {
   plugin::Registry* plugins = nullptr;
   // Config ip_forwarding: kleened may turn the forwarding sysctls on (container/networking).
   bool ip_forwarding = true;
+  // Config max_mounted_containers (0: no limit): see keep_mounts_in_budget in service.cpp.
+  unsigned max_mounted_containers = 768;
 };
 
 // Start, stop, remove, prune, connect and disconnect of any container run one at a time, so "is

@@ -43,6 +43,7 @@ constexpr std::array kStorageOps = {
     KLEENE_OP(kleene_storage_ops, list_snapshots), KLEENE_OP(kleene_storage_ops, list_clones),
     KLEENE_OP(kleene_storage_ops, mountpoint),     KLEENE_OP(kleene_storage_ops, copy),
     KLEENE_OP(kleene_storage_ops, info),           KLEENE_OP(kleene_storage_ops, list_datasets),
+    KLEENE_OP(kleene_storage_ops, unmount),
 };
 
 constexpr std::array kBuilderOps = {

@@ -6,6 +6,8 @@
 #include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -118,6 +120,35 @@ struct Runtime::Impl {
   RuntimeOptions options;
   std::mutex mutex;
   std::set<std::string> starting;
+  std::mutex image_mutex;
+  UniqueFd keeper_image;  // the sealed copy of the keeper every keeper runs from (or none)
+
+  // CVE-2019-5736: the keeper binary is visible in every container (the init is a fork of the
+  // keeper, and an execution is one until its execve: `#!/proc/self/exe` runs it there). A
+  // process there can get hold of it through /proc/<pid>/exe; only the kernel's ETXTBSY keeps
+  // it from being opened for writing while a keeper runs it. So, as runc does, keepers run from
+  // a copy in a memfd sealed against every change (F_SEAL_WRITE, _SHRINK, _GROW, _SEAL): their
+  // /proc/<pid>/exe names that copy, which nobody can write, never the file on the host. Made
+  // once per kleened from keeper_path; -1 if the copy cannot be made (then the file is run).
+  int sealed_keeper() {
+    std::lock_guard lock(image_mutex);
+    if (keeper_image) return keeper_image.get();
+    UniqueFd file(::open(options.keeper_path.c_str(), O_RDONLY | O_CLOEXEC));
+    struct stat st {};
+    if (!file || ::fstat(file.get(), &st) != 0 || !S_ISREG(st.st_mode)) return -1;
+    auto image = high_fd(UniqueFd(static_cast<int>(
+        ::syscall(SYS_memfd_create, "kleene-keeper", MFD_CLOEXEC | MFD_ALLOW_SEALING))));
+    if (!image || !*image) return -1;
+    for (off_t done = 0; done < st.st_size;) {
+      const ssize_t n = ::sendfile(image->get(), file.get(), &done, st.st_size - done);
+      if (n <= 0) return -1;
+    }
+    if (::fcntl(image->get(), F_ADD_SEALS,
+                F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) != 0)
+      return -1;
+    keeper_image = std::move(*image);
+    return keeper_image.get();
+  }
 
   [[nodiscard]] std::filesystem::path dir(const std::string& id) const {
     return options.run_dir / "containers" / id;
@@ -191,6 +222,7 @@ Result<ContainerState> Runtime::Impl::spawn_keeper(const ContainerSpec& spec) {
   UniqueFd theirs = TRY(high_fd(UniqueFd(pair[1])));
   UniqueFd devnull = TRY(high_fd(UniqueFd(::open("/dev/null", O_RDWR | O_CLOEXEC))));
   const char* argv[] = {path.c_str(), spec.id.c_str(), nullptr};
+  const int image = sealed_keeper();  // >= kHighFd when there is one (high_fd)
 
   // Double fork: the keeper is reparented away from kleened, in its own session, so neither
   // kleened's exit nor its signals reach it. Only async-signal-safe calls in the children, and
@@ -208,8 +240,15 @@ Result<ContainerState> Runtime::Impl::spawn_keeper(const ContainerSpec& spec) {
         ::dup2(devnull.get(), 2) < 0 || ::dup2(theirs.get(), 3) < 0) {
       ::_exit(1);
     }
-    ::syscall(SYS_close_range, 4U, ~0U, 0);
+    if (image >= 4) {  // keep the sealed copy open for the execveat (it is close-on-exec)
+      ::syscall(SYS_close_range, 4U, static_cast<unsigned>(image) - 1, 0);
+      ::syscall(SYS_close_range, static_cast<unsigned>(image) + 1, ~0U, 0);
+    } else {
+      ::syscall(SYS_close_range, 4U, ~0U, 0);
+    }
     // kleened's environment: what exec.noclean executions inherit (as from jail(8)).
+    if (image >= 4)
+      ::syscall(SYS_execveat, image, "", const_cast<char* const*>(argv), environ, AT_EMPTY_PATH);
     ::execve(argv[0], const_cast<char* const*>(argv), environ);
     ::_exit(127);
   }

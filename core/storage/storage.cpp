@@ -90,6 +90,15 @@ Result<std::vector<std::string>> Storage::list_datasets(const std::string& datas
   return strings_of(TRY(call("list_datasets", {{"dataset", dataset}})), "datasets");
 }
 
+Result<std::vector<std::string>> Storage::mounted_below(const std::string& dataset) {
+  return strings_of(TRY(call("list_datasets", {{"dataset", dataset}})), "mounted");
+}
+
+Result<void> Storage::unmount(const std::string& dataset) {
+  TRY(call("unmount", {{"dataset", dataset}}));
+  return {};
+}
+
 Result<std::filesystem::path> Storage::mountpoint(const std::string& dataset) {
   const json response = TRY(call("mountpoint", {{"dataset", dataset}}));
   if (!response.is_object() || !response.contains("mountpoint") ||

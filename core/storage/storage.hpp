@@ -76,6 +76,11 @@ class Storage {
   // The file systems directly below `dataset`, full names, sorted. ENOSYS from a plugin built
   // before ABI 1.2.
   Result<std::vector<std::string>> list_datasets(const std::string& dataset);
+  // Those of them that are mounted (ABI 1.2).
+  Result<std::vector<std::string>> mounted_below(const std::string& dataset);
+  // Unmounts a file system (mountpoint() mounts it again); nothing if it is not mounted. EBUSY
+  // while it is in use (ABI 1.2).
+  Result<void> unmount(const std::string& dataset);
 
  private:
   Result<nlohmann::json> call(std::string_view op, const nlohmann::json& request);

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "names.hpp"
@@ -57,6 +58,22 @@ std::string unescape_mountinfo(const std::string& field) {
 // fuse.zfs; the source is the dataset's name), the last such mount winning; nullopt when it is
 // not mounted. Reading /proc/self/mountinfo costs microseconds where `zfs get` costs
 // milliseconds (tens under zfs-fuse), and a container start asks for its dataset's path.
+std::vector<std::string> mounted_sources(const std::string& mountinfo) {
+  std::vector<std::string> sources;
+  std::ifstream in(mountinfo);
+  for (std::string line; std::getline(in, line);) {
+    const auto dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::istringstream head(line.substr(0, dash)), tail(line.substr(dash + 3));
+    std::string id, parent, device, root, target, fstype, source;
+    if (!(head >> id >> parent >> device >> root >> target) || !(tail >> fstype >> source))
+      continue;
+    if ((fstype == "zfs" || fstype == "fuse.zfs") && root == "/")
+      sources.push_back(unescape_mountinfo(source));
+  }
+  return sources;
+}
+
 std::optional<std::string> kernel_mountpoint(const std::string& dataset,
                                              const std::string& mountinfo) {
   std::optional<std::string> found;
@@ -240,7 +257,22 @@ json list_datasets(const Cli& cli, const json& request) {
     if (!row.empty() && row[0] != dataset) children.push_back(row[0]);
   }
   std::sort(children.begin(), children.end());
-  return {{"datasets", children}};
+  const std::set<std::string> below(children.begin(), children.end());
+  std::vector<std::string> mounted;
+  for (const auto& source : mounted_sources())
+    if (below.contains(source)) mounted.push_back(source);
+  std::sort(mounted.begin(), mounted.end());
+  return {{"datasets", children}, {"mounted", mounted}};
+}
+
+json unmount(const Cli& cli, const json& request) {
+  const std::string dataset = string_field(request, "dataset");
+  require_dataset(dataset, "unmount");
+  if (!cli.exists(dataset))
+    throw sdk::Error(KLEENE_E_NOT_FOUND, "cannot open '" + dataset + "': dataset does not exist");
+  if (properties(cli, dataset, "mounted")["mounted"] != "yes") return {{"unmounted", false}};
+  cli.zfs_retrying_busy({"unmount", dataset}, [] {});
+  return {{"unmounted", true}};
 }
 
 json mountpoint(const Cli& cli, const json& request) {

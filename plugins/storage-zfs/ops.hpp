@@ -19,8 +19,12 @@ json clone(const Cli& cli, const json& request);
 json rename(const Cli& cli, const json& request);
 json list_snapshots(const Cli& cli, const json& request);
 json list_clones(const Cli& cli, const json& request);
-// {"dataset"} -> {"datasets": [file systems directly below it, sorted]}; ENOENT if it is missing.
+// {"dataset"} -> {"datasets": [file systems directly below it, sorted], "mounted": [those of
+// them mounted, from the mount table]}; ENOENT if it is missing.
 json list_datasets(const Cli& cli, const json& request);
+// {"dataset"} -> {"unmounted": bool} (false: it was not mounted); ENOENT if it is missing, EBUSY
+// if it stays in use.
+json unmount(const Cli& cli, const json& request);
 json mountpoint(const Cli& cli, const json& request);
 json info(const Cli& cli, const json& request);
 json copy(const Cli& cli, const json& request);  // copy.cpp
@@ -35,6 +39,8 @@ std::string mounted_path(const Cli& cli, const std::string& dataset);
 
 // Where the kernel has `dataset` mounted (type zfs or fuse.zfs, source = the dataset's name), from
 // /proc/self/mountinfo; nullopt when it is not mounted. mounted_path() asks it first.
+// The sources (dataset names) of every zfs / fuse.zfs mount in `mountinfo`.
+std::vector<std::string> mounted_sources(const std::string& mountinfo = "/proc/self/mountinfo");
 std::optional<std::string> kernel_mountpoint(const std::string& dataset,
                                              const std::string& mountinfo = "/proc/self/mountinfo");
 

@@ -35,6 +35,7 @@ class ZfsBackend final : public kleene::sdk::StorageBackend {
   json list_datasets(const json& request) override {
     return kleene::zfs::list_datasets(cli_, request);
   }
+  json unmount(const json& request) override { return kleene::zfs::unmount(cli_, request); }
 
  private:
   // Immutable after construction, so concurrent calls from several threads share them safely.

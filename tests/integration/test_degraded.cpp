@@ -1,10 +1,13 @@
-// kleened when parts of the host fail: a plugin that crashes while it loads, a zfs-fuse daemon
-// that is not there, a pool that runs full. Each gives a clear error, and kleened keeps serving
-// what still works.
+// kleened when parts of the host fail or run out: a plugin that crashes while it loads, a
+// zfs-fuse daemon that is not there, a pool that runs full, the number of mounts zfs-fuse can
+// hold. Each gives a clear error or is avoided, and kleened keeps serving what still works.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -119,6 +122,44 @@ TEST_F(DegradedTest, AFullPoolGivesClearErrorsAndRecovers) {
   EXPECT_EQ(again.exit_code, 0) << describe(again);
   EXPECT_TRUE(contains(again.out, "space again")) << describe(again);
   remove_everything();
+}
+
+// The container datasets mounted now, from the mount table (zfs-fuse holds ~1000 mounts).
+std::set<std::string> mounted_containers(const std::string& root) {
+  std::set<std::string> found;
+  std::ifstream in("/proc/self/mountinfo");
+  for (std::string line; std::getline(in, line);) {
+    const auto dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::istringstream tail(line.substr(dash + 3));
+    std::string fstype, source;
+    if ((tail >> fstype >> source) && (fstype == "zfs" || fstype == "fuse.zfs") &&
+        source.starts_with(root + "/container/"))
+      found.insert(source);
+  }
+  return found;
+}
+
+// With max_mounted_containers, creates and starts unmount the oldest stopped containers beyond
+// the budget; an unmounted one starts as before (mounted again), and removes work.
+TEST_F(DegradedTest, StoppedContainersAreUnmountedBeyondTheMountBudget) {
+  daemon.config()["max_mounted_containers"] = 2;
+  ASSERT_NO_FATAL_FAILURE(start_with_image());
+  std::size_t most = 0;
+  for (int i = 0; i < 6; ++i) {
+    auto created = klee({"container", "create", "--name", "klmb" + std::to_string(i), "busybox",
+                         "/bin/echo", "ran " + std::to_string(i)});
+    ASSERT_EQ(created.exit_code, 0) << describe(created);
+    most = std::max(most, mounted_containers(root_).size());
+  }
+  EXPECT_LE(most, 2u);
+  // The first container was unmounted long ago: it starts (mounted again) and runs its command.
+  auto started = klee({"container", "start", "-a", "klmb0"});
+  EXPECT_EQ(started.exit_code, 0) << describe(started);
+  EXPECT_TRUE(contains(started.out, "ran 0")) << describe(started);
+  EXPECT_LE(mounted_containers(root_).size(), 2u);
+  remove_everything();
+  EXPECT_TRUE(mounted_containers(root_).empty());
 }
 
 }  // namespace

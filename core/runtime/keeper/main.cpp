@@ -37,13 +37,17 @@ extern "C" __attribute__((visibility("default"), used)) int __lsan_is_turned_off
 }
 
 int main(int argc, char** argv) {
+  // First of all: no /proc/<keeper> access for anybody without CAP_SYS_PTRACE (its exe is the
+  // sealed copy kleened runs, but nobody in a container needs to see even that), and the name
+  // tools and tests know it by (started from a memfd, it would be named after the fd).
+  ::prctl(PR_SET_DUMPABLE, 0);
+  ::prctl(PR_SET_NAME, "kleene-keeper");
   struct stat st {};
   if (argc != 2 || ::fstat(kStartupFd, &st) != 0 || !S_ISSOCK(st.st_mode)) {
     std::fprintf(stderr, "usage: %s CONTAINER_ID (started by kleened, not by hand)\n", argv[0]);
     return 2;
   }
   ::umask(0077);
-  ::prctl(PR_SET_DUMPABLE, 0);  // no /proc/<keeper> access for anybody without CAP_SYS_PTRACE
   reset_signals();
   kleene::keeper::Keeper keeper;
   if (auto started = keeper.start(kStartupFd); !started) {

@@ -231,6 +231,10 @@ TEST_F(ConfigTest, TlsRequirements) {
   EXPECT_EQ(error_of(head + key),
             "config /etc/k.yaml: api_listening_sockets[1].tlscert: required for an https:// "
             "address");
+  // The shorthand cannot carry a certificate (tests/fuzz/crashes/config-https-shorthand.yaml).
+  EXPECT_EQ(error_of("api_listening_sockets:\n  - https://127.0.0.1:8443\n"),
+            "config /etc/k.yaml: api_listening_sockets[0].tlscert: required for an https:// "
+            "address (use a map with 'address', 'tlscert' and 'tlskey')");
   EXPECT_EQ(error_of(head + cert),
             "config /etc/k.yaml: api_listening_sockets[1].tlskey: required for an https:// "
             "address");

@@ -54,6 +54,31 @@ TEST(ContainerConfig, RejectsWrongTypes) {
   EXPECT_EQ(missing.error().pointer, "/mounts/0/destination");
 }
 
+// Published ports are checked as the firewall reads them (the reproducers in
+// tests/fuzz/crashes/mount_publish-public-port-*.json were stored before and broke every reload).
+TEST(ContainerConfig, PublicPortsAreChecked) {
+  auto ok = parse_config(json::parse(
+      R"({"public_ports": [{"interfaces": ["eth0"], "host_port": "8080", "container_port": "80",
+                            "protocol": "tcp"}, {"host_port": "1000:1010", "protocol": "udp"}]})"));
+  ASSERT_TRUE(ok) << ok.error().message;
+  const std::pair<const char*, const char*> bad[] = {
+      {R"({"public_ports": [{"host_port": 8080, "container_port": "80"}]})",
+       "/public_ports/0/host_port"},
+      {R"({"public_ports": [{"host_port": "0", "container_port": "80"}]})",
+       "/public_ports/0/host_port"},
+      {R"({"public_ports": [{"host_port": "80", "protocol": "sctp"}]})",
+       "/public_ports/0/protocol"},
+      {R"({"public_ports": [{"host_port": "80", "interfaces": ["bad name"]}]})",
+       "/public_ports/0/interfaces/0"},
+      {R"({"public_ports": ["80:80"]})", "/public_ports/0"},
+  };
+  for (const auto& [body, pointer] : bad) {
+    auto parsed = parse_config(json::parse(body));
+    ASSERT_FALSE(parsed) << body;
+    EXPECT_EQ(parsed.error().pointer, pointer) << body << ": " << parsed.error().message;
+  }
+}
+
 TEST(ContainerName, KleeneRule) {
   EXPECT_EQ(check_name("web").value(), "web");
   EXPECT_EQ(check_name("/web-1.a_b").value(), "web-1.a_b");

@@ -24,7 +24,7 @@ struct RecordedAbi {
 constexpr RecordedAbi kRecorded[] = {
     {1, 0, "52dc783ea2748e8f4e030390abb342b59823f7182a5d872b5cf9af2de1c89348"},
     {1, 1, "f7c5c934f9cbe6b3b983bcad69f89ba3fa32aa811dc5f3204c7e407ceb490a69"},
-    {1, 2, "ef8ff81c4adeb0676b7a79a531442427c04fe12e99033392b65e2528d1a89e60"},
+    {1, 2, "3d8b8abdffd2a441f45acf0b17fe2f98fd209a451f073fa76f7289f2c309b411"},
 };
 
 std::string sha256_of_file(const char* path) {

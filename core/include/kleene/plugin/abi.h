@@ -166,9 +166,11 @@ typedef struct kleene_storage_ops {
   kleene_op_fn mountpoint;
   kleene_op_fn copy; /* full copy of a dataset (send/receive) */
   kleene_op_fn info; /* properties of a dataset, or whether it exists */
-  /* Since ABI 1.2: the file systems directly below a dataset (kleened's reconciliation at
-   * start compares them with its rows). */
+  /* Since ABI 1.2: the file systems directly below a dataset and which of them are mounted
+   * (kleened's reconciliation at start compares them with its rows), and unmounting one (kleened
+   * keeps stopped containers unmounted when many are mounted: zfs-fuse mounts ~1000 at most). */
   kleene_op_fn list_datasets;
+  kleene_op_fn unmount;
 } kleene_storage_ops;
 
 /* Image builders. */

@@ -221,6 +221,7 @@ class StorageBackend : public Plugin {
   virtual json copy(const json&) { not_implemented("copy"); }
   virtual json info(const json&) { not_implemented("info"); }
   virtual json list_datasets(const json&) { not_implemented("list_datasets"); }
+  virtual json unmount(const json&) { not_implemented("unmount"); }
 };
 
 // Image builders. See kleene_builder_ops.
@@ -315,7 +316,8 @@ inline const kleene_storage_ops* storage_ops() noexcept {
       &operation<B, &B::clone>,          &operation<B, &B::rename>,
       &operation<B, &B::list_snapshots>, &operation<B, &B::list_clones>,
       &operation<B, &B::mountpoint>,     &operation<B, &B::copy>,
-      &operation<B, &B::info>,           &operation<B, &B::list_datasets>};
+      &operation<B, &B::info>,           &operation<B, &B::list_datasets>,
+      &operation<B, &B::unmount>};
   return &ops;
 }
 

@@ -54,12 +54,14 @@ std::string unescape_mountinfo(const std::string& field) {
 
 }  // namespace
 
-// Where `dataset` is mounted whole according to the kernel (kernel ZFS: type zfs, zfs-fuse:
-// fuse.zfs; the source is the dataset's name), the last such mount winning; nullopt when it is
-// not mounted. Reading /proc/self/mountinfo costs microseconds where `zfs get` costs
-// milliseconds (tens under zfs-fuse), and a container start asks for its dataset's path.
-std::vector<std::string> mounted_sources(const std::string& mountinfo) {
-  std::vector<std::string> sources;
+namespace {
+
+// Every whole-dataset ZFS mount in `mountinfo` (kernel ZFS: type zfs, zfs-fuse: fuse.zfs; the
+// source is the dataset's name), in table order: `seen(source, target)`. Reading
+// /proc/self/mountinfo costs microseconds where `zfs get` costs milliseconds (tens under
+// zfs-fuse).
+template <typename Seen>
+void for_each_zfs_mount(const std::string& mountinfo, Seen seen) {
   std::ifstream in(mountinfo);
   for (std::string line; std::getline(in, line);) {
     const auto dash = line.find(" - ");
@@ -69,26 +71,27 @@ std::vector<std::string> mounted_sources(const std::string& mountinfo) {
     if (!(head >> id >> parent >> device >> root >> target) || !(tail >> fstype >> source))
       continue;
     if ((fstype == "zfs" || fstype == "fuse.zfs") && root == "/")
-      sources.push_back(unescape_mountinfo(source));
+      seen(unescape_mountinfo(source), unescape_mountinfo(target));
   }
+}
+
+}  // namespace
+
+std::vector<std::string> mounted_sources(const std::string& mountinfo) {
+  std::vector<std::string> sources;
+  for_each_zfs_mount(mountinfo, [&](std::string source, const std::string&) {
+    sources.push_back(std::move(source));
+  });
   return sources;
 }
 
+// The last mount of `dataset` wins; a container start asks for its dataset's path.
 std::optional<std::string> kernel_mountpoint(const std::string& dataset,
                                              const std::string& mountinfo) {
   std::optional<std::string> found;
-  std::ifstream in(mountinfo);
-  for (std::string line; std::getline(in, line);) {
-    const auto dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    std::istringstream head(line.substr(0, dash)), tail(line.substr(dash + 3));
-    std::string id, parent, device, root, target, fstype, source;
-    if (!(head >> id >> parent >> device >> root >> target) || !(tail >> fstype >> source))
-      continue;
-    if ((fstype == "zfs" || fstype == "fuse.zfs") && root == "/" &&
-        unescape_mountinfo(source) == dataset)
-      found = unescape_mountinfo(target);
-  }
+  for_each_zfs_mount(mountinfo, [&](const std::string& source, std::string target) {
+    if (source == dataset) found = std::move(target);
+  });
   return found;
 }
 

@@ -22,16 +22,6 @@ namespace c = kleene::container;
 
 namespace {
 
-void check_destination(const std::string& destination) {
-  KLEENE_FUZZ_CHECK(destination.starts_with('/') && destination != "/", destination);
-  KLEENE_FUZZ_CHECK(destination.find("//") == std::string::npos && !destination.ends_with('/'),
-                    destination);
-  KLEENE_FUZZ_CHECK(destination.find("/./") == std::string::npos &&
-                        destination.find("/../") == std::string::npos &&
-                        !destination.ends_with("/.") && !destination.ends_with("/.."),
-                    destination);
-}
-
 void check_config(const nlohmann::json& body) {
   auto config = c::parse_config(body);
   if (!config) {
@@ -50,7 +40,7 @@ void check_config(const nlohmann::json& body) {
     if (c::check_mounts(mounts)) {
       std::set<std::string> seen;
       for (const auto& mount : mounts) {
-        check_destination(mount.destination);
+        kleene::fuzz::check_destination(mount.destination);
         KLEENE_FUZZ_CHECK(seen.insert(mount.destination).second, mount.destination);
       }
     }
@@ -75,7 +65,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // Not JSON: the text as a container name and a mount destination.
     (void)c::check_name(text);
     std::vector<c::MountConfig> mounts = {{"volume", "data", std::string(text), false}};
-    if (c::check_mounts(mounts)) check_destination(mounts.front().destination);
+    if (c::check_mounts(mounts)) kleene::fuzz::check_destination(mounts.front().destination);
     return 0;
   }
   check_config(body);

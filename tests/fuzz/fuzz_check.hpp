@@ -25,6 +25,18 @@ namespace kleene::fuzz {
     if (!(condition)) ::kleene::fuzz::fail(__FILE__, __LINE__, #condition, (detail)); \
   } while (false)
 
+// A mount destination as container::check_mounts leaves it: absolute, not "/", normalised (no
+// "//", ".", ".." component, no trailing "/").
+inline void check_destination(const std::string& destination) {
+  KLEENE_FUZZ_CHECK(destination.starts_with('/') && destination != "/", destination);
+  KLEENE_FUZZ_CHECK(destination.find("//") == std::string::npos && !destination.ends_with('/'),
+                    destination);
+  KLEENE_FUZZ_CHECK(destination.find("/./") == std::string::npos &&
+                        destination.find("/../") == std::string::npos &&
+                        !destination.ends_with("/.") && !destination.ends_with("/.."),
+                    destination);
+}
+
 // One of `choices` most of the time, else "" or a string of fuzzed bytes (which may be a
 // choice with hostile bytes appended: quotes, newlines, semicolons).
 inline std::string pick(FuzzedDataProvider& in, std::initializer_list<std::string_view> choices,

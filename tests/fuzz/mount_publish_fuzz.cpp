@@ -40,16 +40,6 @@ namespace fw = kleene::network::firewall;
 
 namespace {
 
-void check_destination(const std::string& destination) {
-  KLEENE_FUZZ_CHECK(destination.starts_with('/') && destination != "/", destination);
-  KLEENE_FUZZ_CHECK(destination.find("//") == std::string::npos && !destination.ends_with('/'),
-                    destination);
-  KLEENE_FUZZ_CHECK(destination.find("/./") == std::string::npos &&
-                        destination.find("/../") == std::string::npos &&
-                        !destination.ends_with("/.") && !destination.ends_with("/.."),
-                    destination);
-}
-
 void verify_mounts(std::vector<c::MountConfig> mounts) {
   const auto given = mounts;
   auto checked = c::check_mounts(mounts);
@@ -60,7 +50,7 @@ void verify_mounts(std::vector<c::MountConfig> mounts) {
   }
   std::set<std::string> seen;
   for (std::size_t i = 0; i < mounts.size(); ++i) {
-    check_destination(mounts[i].destination);
+    kleene::fuzz::check_destination(mounts[i].destination);
     KLEENE_FUZZ_CHECK(seen.insert(mounts[i].destination).second, mounts[i].destination);
     KLEENE_FUZZ_CHECK(mounts[i].type == given[i].type && mounts[i].source == given[i].source &&
                           mounts[i].read_only == given[i].read_only,

@@ -226,6 +226,23 @@ remove_bench_work() {
   fi
 }
 
+# The end of a bench's cleanup, after it stopped its kleened: the pool and namespace
+# start_bench_kleened made (made_pool, made_ns), kleened's log copied to $KLEENED_LOG if asked
+# for, the work dir $3, then the check that nothing of netns $1, pool $2 or /dev/shm/$4.* is
+# left (exit 1 naming it).
+finish_bench_kleened() {
+  local ns=$1 pool=$2 dir=$3 name=$4 left
+  [[ -n "${made_pool:-}" ]] && destroy_bench_pool "${pool}"
+  [[ -n "${made_ns:-}" ]] && ip netns del "${ns}"
+  [[ -n "${KLEENED_LOG:-}" && -f "${dir}/k.log" ]] && cp "${dir}/k.log" "${KLEENED_LOG}"
+  remove_bench_work "${dir}" "${pool}"
+  left="$(bench_leftovers "${ns}" "${pool}" "${name}")"
+  if [[ -n "${left}" ]]; then
+    echo "error: ${name} left behind:${left}" >&2
+    exit 1
+  fi
+}
+
 # Prints what start_bench_kleened made that is still there (" netns pool mount"), for netns $1,
 # pool $2 and work dirs /dev/shm/$3.*; nothing when all is gone.
 bench_leftovers() {

@@ -75,17 +75,7 @@ cleanup() {
     k image rm base >/dev/null 2>&1
     stop_kleened "${pidfile}"
   fi
-  [[ -n "${made_pool}" ]] && destroy_bench_pool "${pool}"
-  [[ -n "${made_ns}" ]] && ip netns del "${ns}"
-  [[ -n "${KLEENED_LOG:-}" && -f "${work}/k.log" ]] && cp "${work}/k.log" "${KLEENED_LOG}"
-  remove_bench_work "${work}" "${pool}"
-
-  local left
-  left="$(bench_leftovers "${ns}" "${pool}" "${name}")"
-  if [[ -n "${left}" ]]; then
-    echo "error: ${name} left behind:${left}" >&2
-    exit 1
-  fi
+  finish_bench_kleened "${ns}" "${pool}" "${work}" "${name}"
 }
 trap cleanup EXIT
 

@@ -15,6 +15,7 @@
 #include <tuple>
 #include <utility>
 
+#include "util/openat2.hpp"
 #include "util/random.hpp"
 #include "util/unique_fd.hpp"
 
@@ -98,15 +99,13 @@ std::string temp_name() {
 
 // The container's /etc, resolved inside the root; an invalid fd when the image has none.
 Result<UniqueFd> open_etc(int root) {
-  open_how how{};
-  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  const long fd = ::syscall(SYS_openat2, root, "etc", &how, sizeof how);
+  const int fd = util::openat2_retrying(root, "etc", O_PATH | O_DIRECTORY,
+                                        RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
   if (fd < 0) {
     if (errno == ENOENT) return UniqueFd();
     return errno_error("open /etc in the container");
   }
-  return UniqueFd(static_cast<int>(fd));
+  return UniqueFd(fd);
 }
 
 Result<void> write_all(int fd, std::string_view content, const std::string& name) {

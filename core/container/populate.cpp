@@ -10,6 +10,7 @@
 #include <array>
 #include <string>
 
+#include "util/openat2.hpp"
 #include "util/unique_fd.hpp"
 
 namespace kleene::container {
@@ -19,16 +20,14 @@ namespace {
 constexpr int kMaxDepth = 256;
 
 Result<UniqueFd> open_in_root(int root, std::string_view path) {
-  open_how how{};
-  how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
   const std::string relative(path.substr(path.find_first_not_of('/') == std::string_view::npos
                                              ? path.size()
                                              : path.find_first_not_of('/')));
-  const long fd =
-      ::syscall(SYS_openat2, root, relative.empty() ? "." : relative.c_str(), &how, sizeof how);
+  const int fd = util::openat2_retrying(root, relative.empty() ? "." : relative.c_str(),
+                                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
+                                        RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
   if (fd < 0) return errno_error("open " + std::string(path) + " in the container");
-  return UniqueFd(static_cast<int>(fd));
+  return UniqueFd(fd);
 }
 
 Result<void> copy_attributes(int fd, const struct stat& st) {

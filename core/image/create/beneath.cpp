@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "util/openat2.hpp"
 #include "util/strings.hpp"
 
 namespace kleene::image {
@@ -18,16 +19,7 @@ constexpr uint64_t kResolve =
     RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
 
 int openat2_fd(int dir, const char* path, int flags, mode_t mode) {
-  open_how how{};
-  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-  how.mode = (flags & O_CREAT) ? mode : 0;
-  how.resolve = kResolve;
-  for (;;) {
-    const long fd = ::syscall(SYS_openat2, dir, path, &how, sizeof how);
-    if (fd >= 0) return static_cast<int>(fd);
-    // EAGAIN: a concurrent rename raced the lookup; the kernel asks us to retry.
-    if (errno != EAGAIN && errno != EINTR) return -1;
-  }
+  return util::openat2_retrying(dir, path, static_cast<std::uint64_t>(flags), kResolve, mode);
 }
 
 Error path_error(int code, const std::string& path) {

@@ -31,6 +31,7 @@
 
 #include "keeper.hpp"
 #include "runtime/sandbox.hpp"
+#include "util/openat2.hpp"
 
 namespace kleene::keeper {
 
@@ -210,10 +211,9 @@ bool is_devpts(int fd) {
 Result<UniqueFd> open_container_ptmx() {
   UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root) return errno_error("open /");
-  open_how how{};
-  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-  UniqueFd pts(static_cast<int>(::syscall(SYS_openat2, root.get(), "/dev/pts", &how, sizeof how)));
+  UniqueFd pts(
+      util::openat2_retrying(root.get(), "/dev/pts", O_PATH | O_DIRECTORY,
+                             RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS));
   if (!pts) return errno_error("/dev/pts");
   if (!is_devpts(pts.get())) return make_error(EXDEV, "/dev/pts is not a devpts file system");
   UniqueFd master(::openat(pts.get(), "ptmx", O_RDWR | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC));

@@ -13,6 +13,7 @@
 #include <array>
 
 #include "runtime/sandbox/internal.hpp"
+#include "util/openat2.hpp"
 #include "util/unique_fd.hpp"
 
 namespace kleene::runtime::sandbox {
@@ -45,10 +46,9 @@ std::string fd_path(int fd) {
 }
 
 Result<UniqueFd> open_in_root(int root_fd, const std::string& path, int flags = 0) {
-  open_how how{};
-  how.flags = static_cast<unsigned long long>(O_PATH | O_CLOEXEC | flags);
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  const int fd = static_cast<int>(::syscall(SYS_openat2, root_fd, path.c_str(), &how, sizeof how));
+  const int fd =
+      util::openat2_retrying(root_fd, path.c_str(), static_cast<std::uint64_t>(O_PATH | flags),
+                             RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
   if (fd < 0) return errno_error("resolve " + path + " in the container");
   return UniqueFd(fd);
 }

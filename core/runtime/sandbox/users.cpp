@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "runtime/sandbox/internal.hpp"
+#include "util/openat2.hpp"
 #include "util/unique_fd.hpp"
 
 namespace kleene::runtime::sandbox {
@@ -53,10 +54,8 @@ std::vector<std::string_view> split(std::string_view text, char sep) {
 
 // The file's content, or "" when it does not exist inside the root.
 Result<std::string> read_in_root(int root_fd, const char* path) {
-  open_how how{};
-  how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, root_fd, path, &how, sizeof how)));
+  UniqueFd fd(util::openat2_retrying(root_fd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK,
+                                     RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS));
   if (!fd) {
     if (errno == ENOENT || errno == ENOTDIR) return std::string();
     return errno_error(std::string("open ") + path);

@@ -22,6 +22,7 @@
 
 #include "plugin/host_services.hpp"
 #include "plugin/loader.hpp"
+#include "util/trusted_file.hpp"
 
 namespace kleene::plugin {
 
@@ -40,28 +41,6 @@ nlohmann::json to_json(const PluginInfo& info) {
 namespace {
 
 constexpr int kProbeTimeoutMs = 10000;
-
-// A plugin is code that runs as kleened's user (root): a file, or a directory holding it, that
-// someone else can write is a way to root. Refused, as ssh refuses a key file others can read:
-// the file (symlinks resolved) and its directory must belong to kleened's user or to root and
-// be writable by nobody else (by group root at most).
-std::optional<Error> untrusted(const std::filesystem::path& path) {
-  std::error_code ec;
-  const auto real = std::filesystem::canonical(path, ec);
-  if (ec) return std::nullopt;  // the loader reports a missing file in its own words
-  for (const auto& checked : {real, real.parent_path()}) {
-    struct stat st {};
-    if (::stat(checked.c_str(), &st) != 0) continue;
-    if (st.st_uid != 0 && st.st_uid != ::geteuid())
-      return Error{EPERM, fmt::format("{} belongs to uid {}, not to root or kleened's user: not "
-                                      "loaded",
-                                      checked.string(), st.st_uid)};
-    if ((st.st_mode & S_IWOTH) != 0 || ((st.st_mode & S_IWGRP) != 0 && st.st_gid != 0))
-      return Error{EPERM, fmt::format("{} is writable by others (mode {:04o}): not loaded",
-                                      checked.string(), st.st_mode & 07777)};
-  }
-  return std::nullopt;
-}
 
 // A plugin runs inside kleened, so one that crashes while it loads (a static constructor, its
 // entry point, its create) would take kleened down with it. Each file is therefore loaded first
@@ -152,7 +131,7 @@ Registry::~Registry() {
 }
 
 Result<void> Registry::load_file(const std::filesystem::path& path) {
-  if (auto refused = untrusted(path)) return impl_->refuse(path, *refused);
+  if (auto refused = util::untrusted_file(path, "not loaded")) return impl_->refuse(path, *refused);
   if (auto crashed =
           probe_in_child(path, [this](const std::string& name) { return impl_->config_for(name); }))
     return impl_->refuse(path, *crashed);

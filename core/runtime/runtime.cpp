@@ -20,6 +20,7 @@
 #include <set>
 
 #include "runtime/protocol.hpp"
+#include "util/trusted_file.hpp"
 #include "util/unique_fd.hpp"
 
 namespace kleene::runtime {
@@ -214,6 +215,9 @@ Result<ContainerState> Runtime::Impl::spawn_keeper(const ContainerSpec& spec) {
 
   const std::string path = options.keeper_path.string();
   if (::access(path.c_str(), X_OK) != 0) return errno_error("the keeper " + path);
+  // The keeper runs as root beside every container: a file others can write is a way to root.
+  if (auto refused = util::untrusted_file(options.keeper_path, "the keeper is not run"))
+    return std::unexpected(*refused);
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
     return errno_error("socketpair");

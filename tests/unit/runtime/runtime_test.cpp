@@ -185,6 +185,42 @@ TEST_F(RuntimeTest, EchoRunsAndTheContainerEndsWithIt) {
   expect_container_gone(s.id);
 }
 
+// The keeper runs as root beside every container: a copy that others could replace or write is
+// refused with the reason, and nothing is left of the start.
+TEST_F(RuntimeTest, AKeeperOthersCanWriteIsNotRun) {
+  const fs::path loose = base_ / "loose";
+  fs::create_directories(loose);
+  fs::copy_file(KLEENE_TEST_KEEPER, loose / "keeper", fs::copy_options::overwrite_existing);
+  const auto try_start = [&](const std::string& suffix) {
+    Runtime runtime(RuntimeOptions{loose / "keeper", run_dir_, kCgroupRoot});
+    auto started = runtime.start(spec(suffix));
+    if (started) (void)runtime.stop(spec(suffix).id, 0ms);
+    return started;
+  };
+  fs::permissions(loose, fs::perms::all);  // 0777: anyone may swap the file
+  fs::permissions(loose / "keeper", fs::perms(0755));
+  auto state = try_start("loosedir");
+  ASSERT_FALSE(state);
+  EXPECT_EQ(state.error().code, EPERM);
+  EXPECT_NE(state.error().message.find(loose.string() + " is writable by others (mode 0777)"),
+            std::string::npos)
+      << state.error().message;
+  fs::permissions(loose, fs::perms(0755));
+  fs::permissions(loose / "keeper", fs::perms(0757));
+  state = try_start("loosefile");
+  ASSERT_FALSE(state);
+  EXPECT_NE(state.error().message.find("keeper is writable by others (mode 0757)"),
+            std::string::npos)
+      << state.error().message;
+  EXPECT_FALSE(fs::exists(run_dir_ / "containers" / spec("loosedir").id));
+  EXPECT_FALSE(fs::exists(run_dir_ / "containers" / spec("loosefile").id));
+  fs::permissions(loose / "keeper", fs::perms(0755));
+  state = try_start("tidy");
+  ASSERT_TRUE(state) << state.error().message;
+  EXPECT_TRUE(process_exited(state->keeper_pid, 10s));
+  fs::remove_all(loose);
+}
+
 TEST_F(RuntimeTest, EnvironmentIsCleanByDefault) {
   ::setenv("KL_RUNTIME_TEST_HOST", "leak", 1);
   auto clean = spec("env");

@@ -171,13 +171,12 @@ Result<json> op_container_create(Build& build, const json& request) {
   } else {
     config.image = TRY(string_field(request, "image"));
   }
-  auto created = TRY(container::create(env, "", std::move(config)));
+  // Marked in the store with its row: if kleened dies mid-build, its next start removes it.
+  auto created = TRY(container::create(env, "", std::move(config), build.id));
   {
     std::lock_guard lock(build.mutex);
     build.containers.insert(created.id);
   }
-  // Marked in the store too: if kleened dies mid-build, its next start removes the container.
-  TRY(container::ContainerRepository(env.store).mark_build_container(created.id, build.id));
   if (source) {
     TRY(env.storage.destroy(created.dataset, /*recursive=*/true));
     TRY(env.storage.copy(source->dataset + source_snapshot, created.dataset));

@@ -101,8 +101,10 @@ class ContainerRepository {
  public:
   explicit ContainerRepository(store::Store& store) : store_(store) {}
   // The row and its mount rows in one transaction. EEXIST "container name 'x' is already in
-  // use" when the name is taken.
-  Result<void> insert(const Container& container, const std::vector<volume::MountPoint>& mounts);
+  // use" when the name is taken. A non-empty `build_id` marks it a build container in the same
+  // transaction (see build_containers).
+  Result<void> insert(const Container& container, const std::vector<volume::MountPoint>& mounts,
+                      std::string_view build_id = {});
   Result<Container> get(std::string_view id);
   Result<std::vector<Container>> list();  // newest first
   // Exact id, exact name, unique id prefix; ENOENT "no such container: x", ENOTUNIQ.
@@ -115,9 +117,8 @@ class ContainerRepository {
   Result<nlohmann::json> endpoints(std::string_view id);
   // Names of images (id -> "name", "tag") for listings.
   Result<std::pair<std::string, std::string>> image_nametag(std::string_view image_id);
-  // Build containers (a build's steps run in them): marked when the build makes them, the mark
-  // goes with the row. Those left by a kleened that died mid-build, at start.
-  Result<void> mark_build_container(std::string_view id, std::string_view build_id);
+  // Build containers (a build's steps run in them), marked with their row when the build makes
+  // them; the mark goes with the row. Those left by a kleened that died mid-build, at start.
   Result<std::vector<std::string>> build_containers();
 
  private:

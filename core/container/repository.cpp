@@ -82,7 +82,8 @@ nlohmann::json to_json(const Container& c, bool running) {
 }
 
 Result<void> ContainerRepository::insert(const Container& c,
-                                         const std::vector<volume::MountPoint>& mounts) {
+                                         const std::vector<volume::MountPoint>& mounts,
+                                         std::string_view build_id) {
   auto conn = store_.lock();
   auto tx = TRY(conn.begin());
   {
@@ -111,6 +112,11 @@ Result<void> ContainerRepository::insert(const Container& c,
     else
       mount.bind(6, nullptr);
     TRY(mount.run());
+  }
+  if (!build_id.empty()) {
+    auto mark =
+        TRY(conn.prepare("INSERT INTO build_containers (container_id, build_id) VALUES (?1, ?2)"));
+    TRY(mark.bind(1, c.id).bind(2, build_id).run());
   }
   return tx.commit();
 }
@@ -192,15 +198,6 @@ Result<nlohmann::json> ContainerRepository::endpoints(std::string_view id) {
         {"ip_address6", stmt.text(5)}});
   }
   return out;
-}
-
-Result<void> ContainerRepository::mark_build_container(std::string_view id,
-                                                       std::string_view build_id) {
-  auto conn = store_.lock();
-  auto stmt =
-      TRY(conn.prepare("INSERT INTO build_containers (container_id, build_id) VALUES (?1, ?2)"));
-  TRY(stmt.bind(1, id).bind(2, build_id).run());
-  return {};
 }
 
 Result<std::vector<std::string>> ContainerRepository::build_containers() {

@@ -277,7 +277,8 @@ Result<image::Image> image_of(Env& env, const Container& container) {
   return image::ImageRepository(env.store).get(container.image_id);
 }
 
-Result<Container> create(Env& env, std::string name, ContainerConfig config) {
+Result<Container> create(Env& env, std::string name, ContainerConfig config,
+                         std::string_view build_id) {
   if (name.empty() && config.name) name = *config.name;
   if (!name.empty()) name = TRY(check_name(name));
   if (!config.image || config.image->empty())
@@ -340,7 +341,7 @@ Result<Container> create(Env& env, std::string name, ContainerConfig config) {
   const bool generated = c.name.empty();
   for (int attempt = 0;; ++attempt) {
     if (generated) c.name = generate_name();
-    auto inserted = repo.insert(c, rows);
+    auto inserted = repo.insert(c, rows, build_id);
     if (inserted) break;
     if (inserted.error().code != EEXIST || !generated || attempt >= 20)
       return std::unexpected(inserted.error());

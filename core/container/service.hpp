@@ -55,7 +55,9 @@ Result<std::string> check_network_driver(std::string_view driver,
                                          const std::vector<std::string>& plugins);
 
 // POST /containers/create. `name` from the query (wins over config.name); "" = a random one.
-Result<Container> create(Env& env, std::string name, ContainerConfig config);
+// `build_id`: the container is a step container of that build, marked so with its row.
+Result<Container> create(Env& env, std::string name, ContainerConfig config,
+                         std::string_view build_id = {});
 
 // GET /containers/list: Kleene's ContainerSummary list (running ones only unless all).
 Result<nlohmann::json> list(Env& env, bool all);

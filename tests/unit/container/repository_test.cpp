@@ -79,6 +79,18 @@ TEST_F(ContainerRepositoryTest, NamesAreUnique) {
   EXPECT_TRUE(repo.get("0123456789ac")->persist);
 }
 
+// A build's step container is marked with its row, in the same transaction: a refused insert
+// leaves no mark, and the mark goes with the row.
+TEST_F(ContainerRepositoryTest, BuildContainersAreMarkedWithTheirRow) {
+  ContainerRepository repo(*store);
+  ASSERT_TRUE(repo.insert(make("0123456789ab", "web"), {}));
+  ASSERT_TRUE(repo.insert(make("0123456789cd", "step1"), {}, "build1"));
+  EXPECT_FALSE(repo.insert(make("0123456789ef", "web"), {}, "build1"));  // name taken
+  EXPECT_EQ(*repo.build_containers(), std::vector<std::string>{"0123456789cd"});
+  ASSERT_TRUE(repo.remove("0123456789cd"));
+  EXPECT_TRUE(repo.build_containers()->empty());
+}
+
 TEST_F(ContainerRepositoryTest, ResolveByIdNamePrefix) {
   ContainerRepository repo(*store);
   ASSERT_TRUE(repo.insert(make("0123456789ab", "web"), {}));

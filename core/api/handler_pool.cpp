@@ -8,6 +8,19 @@
 
 namespace kleene::api::detail {
 
+HandlerPool::Lane lane_of(std::string_view method, std::string_view target) {
+  if (method == "GET") return HandlerPool::Lane::quick;
+  if (method != "POST") return HandlerPool::Lane::change;
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (path == "/exec/create") return HandlerPool::Lane::quick;
+  constexpr std::string_view images = "/images/", tag = "/tag";
+  if (path.starts_with(images) && path.ends_with(tag) && path.size() > images.size() + tag.size() &&
+      path.substr(images.size(), path.size() - images.size() - tag.size()).find('/') ==
+          std::string_view::npos)
+    return HandlerPool::Lane::quick;
+  return HandlerPool::Lane::change;
+}
+
 HandlerPool::HandlerPool(unsigned max_threads, unsigned reserved_for_reads)
     : max_threads_(std::max(1u, max_threads)),
       max_changes_(reserved_for_reads < max_threads_ ? max_threads_ - reserved_for_reads : 1) {}
@@ -19,12 +32,12 @@ HandlerPool::~HandlerPool() {
 std::size_t HandlerPool::runnable() const {
   const std::size_t free_for_changes =
       running_changes_ < max_changes_ ? max_changes_ - running_changes_ : 0;
-  return reads_.size() + std::min(changes_.size(), free_for_changes);
+  return quick_.size() + std::min(changes_.size(), free_for_changes);
 }
 
 void HandlerPool::post(Task task, Lane lane) {
   std::unique_lock lock(mutex_);
-  (lane == Lane::read ? reads_ : changes_).push_back(std::move(task));
+  (lane == Lane::quick ? quick_ : changes_).push_back(std::move(task));
   // Every task that can run has a waiting thread to take it: wake one.
   if (runnable() <= idle_ || joining_ || threads_.size() >= max_threads_) {
     wake_.notify_one();
@@ -43,17 +56,17 @@ void HandlerPool::post(Task task, Lane lane) {
 void HandlerPool::work() {
   std::unique_lock lock(mutex_);
   for (;;) {
-    const bool read = !reads_.empty();
-    if (read || (!changes_.empty() && running_changes_ < max_changes_)) {
-      auto& queue = read ? reads_ : changes_;
+    const bool quick = !quick_.empty();
+    if (quick || (!changes_.empty() && running_changes_ < max_changes_)) {
+      auto& queue = quick ? quick_ : changes_;
       Task task = std::move(queue.front());
       queue.pop_front();
-      if (!read) ++running_changes_;
+      if (!quick) ++running_changes_;
       lock.unlock();
       task();
       task = nullptr;  // what it holds goes before the lock is taken again
       lock.lock();
-      if (!read) {
+      if (!quick) {
         --running_changes_;
         // A change that waited for this one's place may go now, on any waiting thread.
         if (!changes_.empty()) wake_.notify_one();
@@ -61,7 +74,7 @@ void HandlerPool::work() {
       continue;
     }
     // Joining: end once nothing is queued; a change waiting for a place keeps its thread.
-    if (joining_ && reads_.empty() && changes_.empty()) return;
+    if (joining_ && quick_.empty() && changes_.empty()) return;
     ++idle_;
     wake_.wait(lock);
     --idle_;
@@ -77,11 +90,11 @@ void HandlerPool::join() {
   }
   for (auto& thread : threads_)
     if (thread.joinable()) thread.join();
-  std::deque<Task> left_reads, left_changes;
+  std::deque<Task> left_quick, left_changes;
   {
     std::lock_guard lock(mutex_);
     joined_ = true;
-    left_reads.swap(reads_);
+    left_quick.swap(quick_);
     left_changes.swap(changes_);
   }
 }

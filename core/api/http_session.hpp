@@ -129,9 +129,10 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     busy_ = true;
     lowest().expires_never();
     core_.handler_started();
-    // GETs only read (WebSocket routes never come here): they go first (handler_pool.hpp).
-    const auto lane = parser_->get().method() == http::verb::get ? HandlerPool::Lane::read
-                                                                 : HandlerPool::Lane::change;
+    // Reads and row-only changes go first (handler_pool.hpp; WebSocket routes never come here).
+    const auto& head = parser_->get();
+    const auto lane =
+        lane_of(std::string_view(head.method_string()), std::string_view(head.target()));
     core_.handler_pool.post(
         [self = this->shared_from_this(), request = parser_->release()]() mutable {
           auto response = dispatch(self->core_.router, std::move(request), self->listener_);

@@ -119,7 +119,7 @@ TEST(HandlerPool, ReadsRunWhileChangesHoldTheirThreads) {
   }
   three_running.wait();
   std::promise<void> read;
-  pool.post([&] { read.set_value(); }, HandlerPool::Lane::read);
+  pool.post([&] { read.set_value(); }, HandlerPool::Lane::quick);
   read.get_future().get();  // while three changes block and two wait
   EXPECT_EQ(changes_done.load(), 0);
   EXPECT_EQ(changes_started.load(), 3);
@@ -127,6 +127,24 @@ TEST(HandlerPool, ReadsRunWhileChangesHoldTheirThreads) {
   release.set_value();
   pool.join();
   EXPECT_EQ(changes_done.load(), 5);
+}
+
+// Which requests may pass the storage work: reads, and the changes that only write a row.
+TEST(HandlerPool, LaneOfARequest) {
+  using Lane = HandlerPool::Lane;
+  EXPECT_EQ(lane_of("GET", "/containers/list?all=true"), Lane::quick);
+  EXPECT_EQ(lane_of("GET", "/exec/start?options=x"), Lane::quick);
+  EXPECT_EQ(lane_of("POST", "/exec/create"), Lane::quick);
+  EXPECT_EQ(lane_of("POST", "/exec/create?x=1"), Lane::quick);
+  EXPECT_EQ(lane_of("POST", "/images/base/tag?nametag=a:b"), Lane::quick);
+  EXPECT_EQ(lane_of("POST", "/containers/create"), Lane::change);
+  EXPECT_EQ(lane_of("POST", "/containers/web/stop"), Lane::change);
+  EXPECT_EQ(lane_of("POST", "/exec/abc/stop"), Lane::change);
+  EXPECT_EQ(lane_of("POST", "/images/prune"), Lane::change);
+  EXPECT_EQ(lane_of("POST", "/images//tag"), Lane::change);
+  EXPECT_EQ(lane_of("POST", "/images/a/b/tag"), Lane::change);
+  EXPECT_EQ(lane_of("DELETE", "/images/base"), Lane::change);
+  EXPECT_EQ(lane_of("PUT", "/exec/create"), Lane::change);
 }
 
 }  // namespace

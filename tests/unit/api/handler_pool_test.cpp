@@ -12,6 +12,7 @@
 namespace {
 
 using kleene::api::detail::HandlerPool;
+using kleene::api::detail::lane_of;
 
 TEST(HandlerPool, StartsNoThreadUntilATaskIsPosted) {
   HandlerPool pool(4);

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <optional>
 
+#include "util/openat2.hpp"
 #include "util/strings.hpp"
 
 namespace kleene::builder {
@@ -21,18 +22,6 @@ constexpr std::string_view kBom = "\xEF\xBB\xBF";
 
 std::string too_large() {
   return ".dockerignore is larger than " + std::to_string(kMaxDockerignoreSize >> 20) + " MiB";
-}
-
-int openat2_retry(int dir, const char* path, int flags, uint64_t resolve) {
-  open_how how{};
-  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-  how.resolve = resolve;
-  for (;;) {
-    const long fd = ::syscall(SYS_openat2, dir, path, &how, sizeof how);
-    if (fd >= 0) return static_cast<int>(fd);
-    // EAGAIN: a concurrent rename raced the lookup; the kernel asks us to retry.
-    if (errno != EAGAIN && errno != EINTR) return -1;
-  }
 }
 
 // Lexical clean of a relative path: "", "." dropped, ".." pops. nullopt when `..` would leave
@@ -380,8 +369,8 @@ Result<UniqueFd> open_in_context(int context_fd, std::string_view path, int flag
     return make_error(EPERM, "forbidden path outside the build context: " + std::string(path));
   }
   const std::string clean = parts->empty() ? std::string(".") : join(*parts, "/");
-  const int fd =
-      openat2_retry(context_fd, clean.c_str(), flags, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+  const int fd = util::openat2_retrying(context_fd, clean.c_str(), flags,
+                                        RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
   if (fd >= 0) return UniqueFd(fd);
   if (errno == EXDEV) {
     return make_error(EPERM, "forbidden path outside the build context: " + std::string(path));
@@ -392,8 +381,8 @@ Result<UniqueFd> open_in_context(int context_fd, std::string_view path, int flag
 Result<UniqueFd> open_in_root(int root_fd, std::string_view path, int flags) {
   std::string relative(path);
   if (relative.find_first_not_of('/') == std::string::npos) relative = ".";
-  const int fd =
-      openat2_retry(root_fd, relative.c_str(), flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+  const int fd = util::openat2_retrying(root_fd, relative.c_str(), flags,
+                                        RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
   if (fd >= 0) return UniqueFd(fd);
   return errno_error(std::string(path));
 }

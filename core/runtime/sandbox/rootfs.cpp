@@ -96,6 +96,16 @@ Result<UniqueFd> make_target(int root_fd, std::string_view path, bool directory)
     if (!next) return std::unexpected(next.error());
     current = std::move(*next);
   }
+  // A symlink on the way (the image's, or one a container swapped in, CVE-2021-30465) may lead
+  // back to the root: a mount there would shadow the whole container.
+  struct stat at {
+  }, root{};
+  if (::fstat(current.get(), &at) != 0 || ::fstat(root_fd, &root) != 0)
+    return errno_error("stat " + std::string(path) + " in the container");
+  if (at.st_dev == root.st_dev && at.st_ino == root.st_ino)
+    return make_error(ELOOP, std::string(path) +
+                                 " leads to the container's root through a symlink: not mounted "
+                                 "over it");
   return current;
 }
 

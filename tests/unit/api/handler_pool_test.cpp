@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <future>
+#include <initializer_list>
 #include <latch>
 #include <memory>
 #include <thread>
@@ -133,19 +134,27 @@ TEST(HandlerPool, ReadsRunWhileChangesHoldTheirThreads) {
 // Which requests may pass the storage work: reads, and the changes that only write a row.
 TEST(HandlerPool, LaneOfARequest) {
   using Lane = HandlerPool::Lane;
-  EXPECT_EQ(lane_of("GET", "/containers/list?all=true"), Lane::quick);
-  EXPECT_EQ(lane_of("GET", "/exec/start?options=x"), Lane::quick);
-  EXPECT_EQ(lane_of("POST", "/exec/create"), Lane::quick);
-  EXPECT_EQ(lane_of("POST", "/exec/create?x=1"), Lane::quick);
-  EXPECT_EQ(lane_of("POST", "/images/base/tag?nametag=a:b"), Lane::quick);
-  EXPECT_EQ(lane_of("POST", "/containers/create"), Lane::change);
-  EXPECT_EQ(lane_of("POST", "/containers/web/stop"), Lane::change);
-  EXPECT_EQ(lane_of("POST", "/exec/abc/stop"), Lane::change);
-  EXPECT_EQ(lane_of("POST", "/images/prune"), Lane::change);
-  EXPECT_EQ(lane_of("POST", "/images//tag"), Lane::change);
-  EXPECT_EQ(lane_of("POST", "/images/a/b/tag"), Lane::change);
-  EXPECT_EQ(lane_of("DELETE", "/images/base"), Lane::change);
-  EXPECT_EQ(lane_of("PUT", "/exec/create"), Lane::change);
+  struct Case {
+    const char* method;
+    const char* target;
+    Lane lane;
+  };
+  for (const auto& [method, target, lane] : std::initializer_list<Case>{
+           {"GET", "/containers/list?all=true", Lane::quick},
+           {"GET", "/exec/start?options=x", Lane::quick},
+           {"POST", "/exec/create", Lane::quick},
+           {"POST", "/exec/create?x=1", Lane::quick},
+           {"POST", "/images/base/tag?nametag=a:b", Lane::quick},
+           {"POST", "/containers/create", Lane::change},
+           {"POST", "/containers/web/stop", Lane::change},
+           {"POST", "/exec/abc/stop", Lane::change},
+           {"POST", "/images/prune", Lane::change},
+           {"POST", "/images//tag", Lane::change},
+           {"POST", "/images/a/b/tag", Lane::change},
+           {"DELETE", "/images/base", Lane::change},
+           {"PUT", "/exec/create", Lane::change},
+       })
+    EXPECT_EQ(lane_of(method, target), lane) << method << " " << target;
 }
 
 }  // namespace

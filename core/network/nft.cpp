@@ -170,8 +170,13 @@ Result<bool> table_exists(int fd, uint8_t family, std::string_view name, uint32_
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return errno_error("nftables: netlink receive");
     auto left = static_cast<int>(n);
+    // The kernel's NLMSG_OK compares the int length with the u32 nlmsg_len; clang (unlike GCC)
+    // warns inside the system header's macro.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-compare"
     for (auto* h = reinterpret_cast<nlmsghdr*>(buffer); NLMSG_OK(h, left);
          h = NLMSG_NEXT(h, left)) {
+#pragma GCC diagnostic pop
       if (h->nlmsg_seq != seq) continue;
       if (h->nlmsg_type == NLMSG_ERROR) {
         if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr)))

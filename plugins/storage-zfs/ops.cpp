@@ -225,11 +225,16 @@ json list_snapshots(const Cli& cli, const json& request) {
     const json value = number_or_null(row.size() > 1 ? row[1] : "");
     return value.is_null() ? 0 : value.get<std::uint64_t>();
   };
-  std::stable_sort(found.begin(), found.end(),
-                   [&](const auto& a, const auto& b) { return txg(a) < txg(b); });
+  // Ties keep zfs's order (std::sort on the position too: libstdc++'s stable_sort uses the
+  // deprecated get_temporary_buffer, an error for clang -Werror in C++23).
+  std::vector<std::pair<std::uint64_t, std::size_t>> order;
+  order.reserve(found.size());
+  for (std::size_t i = 0; i < found.size(); ++i)
+    order.emplace_back(txg(found[i]), i);
+  std::sort(order.begin(), order.end());
   json names = json::array();
-  for (auto& row : found)
-    names.push_back(row.at(0));
+  for (const auto& [created, index] : order)
+    names.push_back(found[index].at(0));
   return {{"snapshots", names}};
 }
 

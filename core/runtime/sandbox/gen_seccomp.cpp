@@ -388,10 +388,15 @@ bool add(scmp_filter_ctx ctx, uint32_t action, const char* name,
   return rc == 0;
 }
 
+// SCMP_A0(...) and friends without their C compound literal (clang warns on it in C++).
+constexpr scmp_arg_cmp arg(unsigned index, scmp_compare op, scmp_datum_t a, scmp_datum_t b = 0) {
+  return {index, op, a, b};
+}
+
 // An always-true comparison: a conditional catch-all, so libseccomp keeps the more specific
 // rules of the same syscall (an unconditional rule would replace them).
 scmp_arg_cmp any_arg0() {
-  return SCMP_A0(SCMP_CMP_GE, 0);
+  return arg(0, SCMP_CMP_GE, 0);
 }
 
 bool build(scmp_filter_ctx ctx, bool raw_sockets, bool sysvipc, bool mlock) {
@@ -407,12 +412,12 @@ bool build(scmp_filter_ctx ctx, bool raw_sockets, bool sysvipc, bool mlock) {
 
   // clone: no new namespaces. clone3 hides its flags in memory: it stays out of the list and
   // fails with the default ENOSYS, so libc falls back to clone.
-  ok &= add(ctx, SCMP_ACT_ALLOW, "clone", {SCMP_A0(SCMP_CMP_MASKED_EQ, kNamespaceFlags, 0)});
+  ok &= add(ctx, SCMP_ACT_ALLOW, "clone", {arg(0, SCMP_CMP_MASKED_EQ, kNamespaceFlags, 0)});
   ok &= add(ctx, SCMP_ACT_ERRNO(EPERM), "clone", {any_arg0()});
 
   // personality: the harmless personas only (Docker's list).
   for (scmp_datum_t persona : {0x0U, 0x8U, 0x20000U, 0x20008U, 0xffffffffU})
-    ok &= add(ctx, SCMP_ACT_ALLOW, "personality", {SCMP_A0(SCMP_CMP_EQ, persona)});
+    ok &= add(ctx, SCMP_ACT_ALLOW, "personality", {arg(0, SCMP_CMP_EQ, persona)});
   ok &= add(ctx, SCMP_ACT_ERRNO(EPERM), "personality", {any_arg0()});
 
   // socket: ICMP "ping" sockets only with allow.raw_sockets (SOCK_RAW and AF_PACKET need
@@ -420,11 +425,11 @@ bool build(scmp_filter_ctx ctx, bool raw_sockets, bool sysvipc, bool mlock) {
   if (!raw_sockets) {
     const scmp_datum_t type_mask = 0xf;  // without SOCK_NONBLOCK | SOCK_CLOEXEC
     ok &= add(ctx, SCMP_ACT_ERRNO(EPERM), "socket",
-              {SCMP_A0(SCMP_CMP_EQ, AF_INET), SCMP_A1(SCMP_CMP_MASKED_EQ, type_mask, SOCK_DGRAM),
-               SCMP_A2(SCMP_CMP_EQ, IPPROTO_ICMP)});
+              {arg(0, SCMP_CMP_EQ, AF_INET), arg(1, SCMP_CMP_MASKED_EQ, type_mask, SOCK_DGRAM),
+               arg(2, SCMP_CMP_EQ, IPPROTO_ICMP)});
     ok &= add(ctx, SCMP_ACT_ERRNO(EPERM), "socket",
-              {SCMP_A0(SCMP_CMP_EQ, AF_INET6), SCMP_A1(SCMP_CMP_MASKED_EQ, type_mask, SOCK_DGRAM),
-               SCMP_A2(SCMP_CMP_EQ, IPPROTO_ICMPV6)});
+              {arg(0, SCMP_CMP_EQ, AF_INET6), arg(1, SCMP_CMP_MASKED_EQ, type_mask, SOCK_DGRAM),
+               arg(2, SCMP_CMP_EQ, IPPROTO_ICMPV6)});
     ok &= add(ctx, SCMP_ACT_ALLOW, "socket", {any_arg0()});
   } else {
     ok &= add(ctx, SCMP_ACT_ALLOW, "socket");

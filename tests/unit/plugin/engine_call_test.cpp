@@ -41,8 +41,8 @@ TEST(EngineCall, ErrorsKeepTheirStatusAndMessage) {
                                                  {ENOTSUP, KLEENE_E_UNSUPPORTED},
                                                  {ECANCELED, KLEENE_E_FAILED}};
   for (const auto& [code, status] : cases) {
-    slot->set([code = code](std::string_view, const json&) -> Result<json> {
-      return make_error(code, "it went wrong");
+    slot->set([errno_value = code](std::string_view, const json&) -> Result<json> {
+      return make_error(errno_value, "it went wrong");
     });
     try {
       (void)host.engine("exec", json::object());

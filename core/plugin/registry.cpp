@@ -57,6 +57,10 @@ std::optional<Error> probe_in_child(
     spdlog::set_level(spdlog::level::off);  // the parent logs what matters, once
     const rlimit no_core{0, 0};             // a crash here is expected, not worth a core
     ::setrlimit(RLIMIT_CORE, &no_core);
+    // A crash ends the child by its signal, which is what the parent reports: a sanitizer's
+    // handler (sanitized builds) would turn it into exit status 1 after its report.
+    for (const int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE})
+      ::signal(sig, SIG_DFL);
     if (auto opened = detail::open_plugin(path))
       (void)(*opened)->create(config_for((*opened)->info().name));
     ::_exit(0);

@@ -159,8 +159,12 @@ std::string Daemon::storage_error() const {
   return state_->storage_slot.error();
 }
 
-std::string Daemon::wait_for_storage() const {
-  return state_->storage_slot.wait();
+std::string Daemon::wait_for_storage() {
+  std::string error = state_->storage_slot.wait();
+  // Joined here rather than at shutdown: a fork of kleened (the keeper's double fork) would
+  // otherwise carry a finished, unjoined thread, which TSan reports when that child exits.
+  if (state_->storage_opener.joinable()) state_->storage_opener.join();
+  return error;
 }
 
 void Daemon::wait_for_signal() {

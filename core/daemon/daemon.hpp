@@ -29,8 +29,9 @@ class Daemon {
   // Why storage is not ready (what image/volume endpoints report): "starting" while kleened
   // opens it in the background, the failure, or "" when it is ready.
   std::string storage_error() const;
-  // Block until storage has been opened or has failed; returns storage_error().
-  std::string wait_for_storage() const;
+  // Block until storage has been opened or has failed (and the thread that opened it has
+  // ended: a finished thread is not kept around); returns storage_error(). One caller at a time.
+  std::string wait_for_storage();
   // Block until SIGTERM or SIGINT (needs handle_signals).
   void wait_for_signal();
   // Stop serving, close connections, remove the socket files and the pidfile. Idempotent.

@@ -304,6 +304,10 @@ Result<void> make_pipe(UniqueFd& read_end, UniqueFd& write_end) {
                                             {h.net.get(), CLONE_NEWNET},
                                             {h.cgroup.get(), CLONE_NEWCGROUP},
                                             {h.mnt.get(), CLONE_NEWNS}};
+  // setns(mnt) refuses (EINVAL) a process whose filesystem context other threads share. This
+  // one has no thread of its own, but a runtime linked in may start one (TSan does on fork):
+  // a private copy makes the join independent of that.
+  if (::unshare(CLONE_FS) != 0) die_errno("unshare(CLONE_FS)");
   for (const auto& [fd, type] : namespaces) {
     if (::setns(fd, type) != 0) die_errno("setns");
   }

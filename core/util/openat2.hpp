@@ -2,8 +2,8 @@
 // lookup that crosses ".." fails with EAGAIN when a rename or mount anywhere raced it; a
 // container renaming in a loop in a shared volume could otherwise make another container's start
 // (or an image extraction) fail. The retries are bounded, so such a loop cannot spin a thread
-// forever: after kOpenat2Attempts the EAGAIN is returned. Header-only and allocation-free: it also runs
-// in forked children before exec.
+// forever: after kOpenat2Attempts the EAGAIN is returned. Header-only and allocation-free: it also
+// runs in forked children before exec.
 #pragma once
 
 #include <fcntl.h>

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <filesystem>
 #include <functional>
@@ -85,9 +86,14 @@ class BuildServer {
     std::lock_guard lock(mu_);
     return sessions_;
   }
-  // The Close the client sent, if it closed first.
+  // The Close the client sent, if it closed first. Waits for the sessions to end: klee may
+  // return as soon as the server's reading of the Close has answered it, before the server's
+  // thread stored it (10 s bound, so a broken client fails the test rather than hanging it).
   [[nodiscard]] websocket::close_reason client_close() const {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    const bool ended =
+        ended_cv_.wait_for(lock, std::chrono::seconds(10), [this] { return ended_ == sessions_; });
+    EXPECT_TRUE(ended) << "the session did not end";
     return client_close_;
   }
 
@@ -141,6 +147,8 @@ class BuildServer {
       ws.read(frames, ec);
     std::lock_guard lock(mu_);
     client_close_ = ws.reason();
+    ++ended_;
+    ended_cv_.notify_all();
   }
 
   Script script_;
@@ -149,6 +157,8 @@ class BuildServer {
   mutable std::mutex mu_;
   std::string config_, target_;
   int sessions_ = 0;
+  int ended_ = 0;  // sessions whose script ran and whose Close exchange ended
+  mutable std::condition_variable ended_cv_;
   websocket::close_reason client_close_;
   std::thread thread_;
 };

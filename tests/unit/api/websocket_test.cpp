@@ -1,5 +1,9 @@
 // Kleene's WebSocket protocol over a real server: config frame, starting, output, close codes
 // and reasons; and the 123-byte reason limit.
+#include <algorithm>
+#include <optional>
+#include <string_view>
+
 #include <gtest/gtest.h>
 
 #include "api/context.hpp"
@@ -99,7 +103,10 @@ class WebSocketTest : public ::testing::Test {
     router_.websocket("/ws/throws",
                       [](WsSession&, const Request&) { throw std::runtime_error("boom"); });
     register_routes(router_, context_);
-    ServerOptions options;
+    start_server(ServerOptions{});
+  }
+  void start_server(ServerOptions options) {
+    if (server_) server_->stop();
     options.sockets.push_back(
         config::parse_address("http://" + (dir_ / "ws.sock").string()).value());
     server_ = std::make_unique<Server>(router_, options);
@@ -175,6 +182,92 @@ TEST_F(WebSocketTest, ReadsClientFrames) {
   ws.read(buffer, ec);
   EXPECT_EQ(ec, websocket::error::closed);
   EXPECT_EQ(ws.reason().code, 1000);
+}
+
+// The frames a server sent, from the raw bytes (server frames are unmasked): opcodes in order.
+std::vector<int> server_opcodes(std::string_view bytes) {
+  std::vector<int> opcodes;
+  std::size_t at = 0;
+  while (at + 2 <= bytes.size()) {
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(bytes[at + i]); };
+    std::size_t length = byte(1) & 0x7f;
+    std::size_t header = 2;
+    if (length == 126) {
+      if (at + 4 > bytes.size()) break;
+      length = (std::size_t{byte(2)} << 8) | byte(3);
+      header = 4;
+    } else if (length == 127) {
+      break;  // no frame of ours is that long
+    }
+    if (at + header + length > bytes.size()) break;
+    opcodes.push_back(byte(0) & 0x0f);
+    at += header + length;
+  }
+  return opcodes;
+}
+
+// A peer that stops answering goes after websocket_idle_timeout: the server pings it at half
+// the timeout (keep-alive pings: an attached exec may be silent for long), gets no pong (this
+// client never reads through the WebSocket layer, so nothing answers), and closes the
+// connection; the handler's read fails then, not after its own 10 s.
+TEST_F(WebSocketTest, IdleTimeoutDropsAPeerThatDoesNotAnswerPings) {
+  ServerOptions options;
+  options.websocket_idle_timeout = std::chrono::milliseconds(400);
+  start_server(options);
+  websocket::stream<local::socket> ws(connect_unix(ioc_, dir_ / "ws.sock"));
+  ws.handshake("localhost", "/ws/echo");
+  ws.write(net::buffer(std::string("{}")));
+  const auto start = std::chrono::steady_clock::now();
+  std::string bytes;
+  beast::error_code ec;
+  for (char chunk[512]; !ec;) {
+    const std::size_t n = ws.next_layer().read_some(net::buffer(chunk), ec);
+    bytes.append(chunk, n);
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(ec, net::error::eof) << ec.message();
+  EXPECT_GE(elapsed, std::chrono::milliseconds(400));
+  EXPECT_LT(elapsed, std::chrono::seconds(5));
+  const auto opcodes = server_opcodes(bytes);
+  ASSERT_FALSE(opcodes.empty());
+  EXPECT_EQ(opcodes.front(), 0x1);  // starting
+  EXPECT_NE(std::find(opcodes.begin(), opcodes.end(), 0x9), opcodes.end()) << "no ping";
+}
+
+// A peer that answers pings stays connected through silences of several idle timeouts.
+TEST_F(WebSocketTest, IdleTimeoutKeepsAPeerThatAnswersPings) {
+  ServerOptions options;
+  options.websocket_idle_timeout = std::chrono::milliseconds(300);
+  start_server(options);
+  websocket::stream<local::socket> ws(connect_unix(ioc_, dir_ / "ws.sock"));
+  ws.handshake("localhost", "/ws/echo");
+  ws.write(net::buffer(std::string("{}")));
+  beast::flat_buffer buffer;
+  ws.read(buffer);  // starting
+  buffer.clear();
+  int pings = 0;
+  ws.control_callback([&](websocket::frame_type kind, beast::string_view) {
+    if (kind == websocket::frame_type::ping) ++pings;
+  });
+  // Read (which answers pings) through 1.2 s of silence: four idle timeouts.
+  std::optional<beast::error_code> read_result;
+  ws.async_read(buffer, [&](beast::error_code ec, std::size_t) { read_result = ec; });
+  ioc_.run_for(std::chrono::milliseconds(1200));
+  EXPECT_FALSE(read_result.has_value()) << read_result->message();
+  EXPECT_GE(pings, 2);
+  // Async like the read it runs beside (Beast takes one read and one write at a time).
+  const std::string hello = "hello";
+  std::optional<beast::error_code> write_result;
+  ws.async_write(net::buffer(hello), [&](beast::error_code ec, std::size_t) { write_result = ec; });
+  ioc_.restart();
+  ioc_.run_for(std::chrono::seconds(10));  // returns once both are done
+  ASSERT_TRUE(write_result.has_value());
+  EXPECT_FALSE(*write_result) << write_result->message();
+  ASSERT_TRUE(read_result.has_value());
+  EXPECT_FALSE(*read_result) << read_result->message();
+  EXPECT_EQ(beast::buffers_to_string(buffer.data()), "echo:hello");
+  ws.control_callback();
+  ws.write(net::buffer(std::string("end")));
 }
 
 TEST_F(WebSocketTest, HandlerCrashCloses1011EmptyReason) {

@@ -173,8 +173,13 @@ class Parser {
       const std::string name = item.first.as<std::string>();
       if (!item.second.IsMap() && !item.second.IsNull())
         return fail("plugins." + name, "expected a map of settings");
-      config.plugins[name] =
-          item.second.IsNull() ? nlohmann::json::object() : yaml_to_json(item.second);
+      if (item.second.IsNull()) {
+        config.plugins[name] = nlohmann::json::object();
+        continue;
+      }
+      auto settings = yaml_to_json(item.second);
+      if (!settings) return fail("plugins." + name, settings.error().message);
+      config.plugins[name] = std::move(*settings);
     }
     return {};
   }

@@ -1,5 +1,6 @@
 #include "config/yaml_json.hpp"
 
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
 #include <string>
@@ -24,27 +25,44 @@ nlohmann::json scalar_to_json(const YAML::Node& node) {
   return text;
 }
 
-}  // namespace
+struct Budget {
+  std::size_t values = 0;
+};
 
-nlohmann::json yaml_to_json(const YAML::Node& node) {
+Result<nlohmann::json> convert(const YAML::Node& node, std::size_t depth, Budget& budget) {
+  if (depth > kMaxYamlDepth) {
+    return make_error(EINVAL, "nested deeper than " + std::to_string(kMaxYamlDepth) +
+                                  " levels (a recursive alias?)");
+  }
+  if (++budget.values > kMaxYamlValues) {
+    return make_error(EINVAL, "more than " + std::to_string(kMaxYamlValues) +
+                                  " values once aliases are expanded");
+  }
   switch (node.Type()) {
     case YAML::NodeType::Scalar:
       return scalar_to_json(node);
     case YAML::NodeType::Sequence: {
       nlohmann::json array = nlohmann::json::array();
       for (const auto& item : node)
-        array.push_back(yaml_to_json(item));
+        array.push_back(TRY(convert(item, depth + 1, budget)));
       return array;
     }
     case YAML::NodeType::Map: {
       nlohmann::json object = nlohmann::json::object();
       for (const auto& item : node)
-        object[item.first.as<std::string>()] = yaml_to_json(item.second);
+        object[item.first.as<std::string>()] = TRY(convert(item.second, depth + 1, budget));
       return object;
     }
     default:
       return nullptr;
   }
+}
+
+}  // namespace
+
+Result<nlohmann::json> yaml_to_json(const YAML::Node& node) {
+  Budget budget;
+  return convert(node, 0, budget);
 }
 
 }  // namespace kleene::config

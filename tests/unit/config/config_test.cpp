@@ -181,6 +181,41 @@ TEST_F(ConfigTest, WrongTypes) {
   EXPECT_NE(error_of("a: [unclosed\n").find("config /etc/k.yaml: line "), std::string::npos);
 }
 
+// Plugin settings go through YAML -> JSON, where an alias is a copy: a self-referencing alias
+// (found by fuzz_config: it overflowed the stack) and an exponential one are refused by name;
+// an ordinary alias is copied.
+TEST_F(ConfigTest, PluginSettingsAliasesAreBounded) {
+  auto shared = parse("plugins:\n  vnet: &s {mtu: 1500, tags: [a, b]}\n  host: *s\n");
+  ASSERT_TRUE(shared) << shared.error().message;
+  EXPECT_EQ(shared->plugins["host"], shared->plugins["vnet"]);
+  EXPECT_EQ(shared->plugins["host"]["tags"], (nlohmann::json{"a", "b"}));
+
+  EXPECT_EQ(error_of("plugins:\n  zfs: &x {k: v, y: *x}\n"),
+            "config /etc/k.yaml: plugins.zfs: nested deeper than 64 levels (a recursive alias?)");
+  EXPECT_EQ(error_of("plugins:\n  zfs: &x {a: [b, *x]}\n"),
+            "config /etc/k.yaml: plugins.zfs: nested deeper than 64 levels (a recursive alias?)");
+  // Nine levels of ten aliases each: 10^9 values once expanded.
+  std::string laughs = "plugins:\n  zfs:\n    l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int level = 1; level < 9; ++level) {
+    const std::string previous = "*l" + std::to_string(level - 1);
+    laughs += "    l" + std::to_string(level) + ": &l" + std::to_string(level) + " [";
+    for (int i = 0; i < 10; ++i)
+      laughs += (i == 0 ? "" : ", ") + previous;
+    laughs += "]\n";
+  }
+  EXPECT_EQ(error_of(laughs),
+            "config /etc/k.yaml: plugins.zfs: more than 100000 values once "
+            "aliases are expanded");
+  // Deep nesting without aliases: 64 levels parse, 65 do not.
+  const auto nested = [](int levels) {
+    return "plugins:\n  zfs: {k: " + std::string(levels - 1, '[') + "x" +
+           std::string(levels - 1, ']') + "}\n";
+  };
+  EXPECT_TRUE(parse(nested(64)));
+  EXPECT_EQ(error_of(nested(65)),
+            "config /etc/k.yaml: plugins.zfs: nested deeper than 64 levels (a recursive alias?)");
+}
+
 TEST_F(ConfigTest, BadLogLevel) {
   EXPECT_EQ(error_of("log_level: loud\n"),
             "config /etc/k.yaml: log_level: unknown level 'loud' (debug, info, notice, warning, "

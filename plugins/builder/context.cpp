@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
 #include <optional>
 
@@ -212,7 +213,13 @@ Result<void> expand(const std::vector<std::string>& parts, std::size_t i, const 
     return prefix.empty() ? std::string(name) : prefix + "/" + std::string(name);
   };
   if (!has_glob(parts[i])) {
-    return expand(parts, i + 1, child(parts[i]), ex);  // taken as is, like Go's Glob
+    // Literal components are taken as is, like Go's Glob: all of them up to the next glob at
+    // once, so the recursion is one level per glob component, not per component.
+    std::string path = child(parts[i]);
+    std::size_t next = i + 1;
+    for (; next < parts.size() && !has_glob(parts[next]); ++next)
+      path += "/" + parts[next];
+    return expand(parts, next, path, ex);
   }
   auto dir = open_in_context(ex.context_fd, prefix, O_RDONLY | O_DIRECTORY);
   if (!dir) {
@@ -399,6 +406,15 @@ Result<CopyPlan> plan_copy(int context_fd, std::span<const std::string> sources,
   for (const auto& src : sources) {
     const auto parts = clean_parts(src);
     if (!parts) return std::unexpected(outside(instruction, src));
+    std::size_t length = 0;
+    for (const auto& part : *parts)
+      length += part.size() + 1;
+    if (length > PATH_MAX) {
+      const std::string shown =
+          src.size() > 64 ? std::string(src.substr(0, 64)) + "..." : std::string(src);
+      return make_error(ENAMETOOLONG,
+                        std::string(instruction) + " failed: file name too long: " + shown);
+    }
     for (const auto& part : *parts) {
       if (!check_glob(part)) return make_error(EINVAL, "syntax error in pattern: " + src);
     }

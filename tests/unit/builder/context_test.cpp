@@ -337,6 +337,28 @@ TEST_F(ContextTest, MissingSourcesAndIgnoredFiles) {
   EXPECT_EQ(all->sources[0].path, "a.txt");
 }
 
+// A Dockerfile may be 4 MiB: a source of a million literal components before a glob once
+// recursed per component (and kept each prefix) and overflowed the stack of the thread
+// planning the build, in kleened. The literal components are walked in a loop; a path beyond
+// PATH_MAX is refused by name before any file system access.
+TEST_F(ContextTest, HugeSourcePathsAreRefusedNotRecursed) {
+  write(ctx("a/a/b.txt"), "b");
+  std::string deep;
+  for (int i = 0; i < 1'000'000; ++i)
+    deep += "a/";
+  for (const std::string& src : {deep + "*", deep + "b.txt"}) {
+    auto p = plan({src}, "/x/");
+    ASSERT_FALSE(p.has_value());
+    EXPECT_EQ(p.error().code, ENAMETOOLONG);
+    EXPECT_EQ(p.error().message, "COPY failed: file name too long: " + src.substr(0, 64) + "...");
+  }
+  // Up to PATH_MAX, globs after literal components still resolve.
+  auto found = plan({"a/a/*"}, "/x/");
+  ASSERT_TRUE(found.has_value()) << found.error().message;
+  ASSERT_EQ(found->sources.size(), 1u);
+  EXPECT_EQ(found->sources[0].path, "a/a/b.txt");
+}
+
 TEST_F(ContextTest, DotDotLeavingTheContextIsRefused) {
   write(base_ / "outside/x", "host");
   write(ctx("a/b.txt"), "b");

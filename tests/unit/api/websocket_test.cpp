@@ -117,6 +117,17 @@ class WebSocketTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
 
+  // A server whose WebSocket idle timeout is `idle`, and a client of /ws/echo past its config.
+  websocket::stream<local::socket> echo_with_idle_timeout(std::chrono::milliseconds idle) {
+    ServerOptions options;
+    options.websocket_idle_timeout = idle;
+    start_server(options);
+    websocket::stream<local::socket> ws(connect_unix(ioc_, dir_ / "ws.sock"));
+    ws.handshake("localhost", "/ws/echo");
+    ws.write(net::buffer(std::string("{}")));
+    return ws;
+  }
+
   WsOutcome run(const std::string& target, const std::string& config) {
     return run_websocket(connect_unix(ioc_, dir_ / "ws.sock"), target, config);
   }
@@ -211,12 +222,7 @@ std::vector<int> server_opcodes(std::string_view bytes) {
 // client never reads through the WebSocket layer, so nothing answers), and closes the
 // connection; the handler's read fails then, not after its own 10 s.
 TEST_F(WebSocketTest, IdleTimeoutDropsAPeerThatDoesNotAnswerPings) {
-  ServerOptions options;
-  options.websocket_idle_timeout = std::chrono::milliseconds(400);
-  start_server(options);
-  websocket::stream<local::socket> ws(connect_unix(ioc_, dir_ / "ws.sock"));
-  ws.handshake("localhost", "/ws/echo");
-  ws.write(net::buffer(std::string("{}")));
+  auto ws = echo_with_idle_timeout(std::chrono::milliseconds(400));
   const auto start = std::chrono::steady_clock::now();
   std::string bytes;
   beast::error_code ec;
@@ -236,12 +242,7 @@ TEST_F(WebSocketTest, IdleTimeoutDropsAPeerThatDoesNotAnswerPings) {
 
 // A peer that answers pings stays connected through silences of several idle timeouts.
 TEST_F(WebSocketTest, IdleTimeoutKeepsAPeerThatAnswersPings) {
-  ServerOptions options;
-  options.websocket_idle_timeout = std::chrono::milliseconds(300);
-  start_server(options);
-  websocket::stream<local::socket> ws(connect_unix(ioc_, dir_ / "ws.sock"));
-  ws.handshake("localhost", "/ws/echo");
-  ws.write(net::buffer(std::string("{}")));
+  auto ws = echo_with_idle_timeout(std::chrono::milliseconds(300));
   beast::flat_buffer buffer;
   ws.read(buffer);  // starting
   buffer.clear();

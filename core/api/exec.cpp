@@ -7,6 +7,8 @@
 //   Client frames after `starting`: text = stdin; binary = kind byte + payload (0x00 stdin,
 //   0x01 {"rows","cols"} resize, 0x02 end of stdin). The client leaving stops the process.
 #include <atomic>
+#include <cstdint>
+#include <optional>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -17,6 +19,7 @@
 #include "container/exec.hpp"
 #include "container/service.hpp"
 #include "container/utf8.hpp"
+#include "util/json_body.hpp"
 
 namespace kleene::api {
 
@@ -93,12 +96,20 @@ void handle_input(runtime::Execution& execution, const WsFrame& frame) {
       (void)execution.write_stdin(payload);
       break;
     case '\x01': {
-      const auto size = nlohmann::json::parse(payload, nullptr, false);
-      if (size.is_object() && size.value("rows", -1) > 0 && size.value("cols", -1) > 0 &&
-          size.value("rows", 0) <= 0xffff && size.value("cols", 0) <= 0xffff) {
-        (void)execution.resize(static_cast<unsigned short>(size["rows"].get<int>()),
-                               static_cast<unsigned short>(size["cols"].get<int>()));
-      }
+      // {"rows":R,"cols":C}, each 1..65535; anything else is ignored. (value("rows", -1) threw
+      // type_error for a string, on the input thread, which catches nothing: kleened ended.)
+      const auto size = util::parse_json_bounded(payload);
+      const auto dimension = [&size](const char* key) -> std::optional<unsigned short> {
+        if (!size || !size->is_object()) return std::nullopt;
+        const auto it = size->find(key);
+        if (it == size->end() || !it->is_number_integer()) return std::nullopt;
+        const auto value = it->get<std::int64_t>();
+        if (value <= 0 || value > 0xffff) return std::nullopt;
+        return static_cast<unsigned short>(value);
+      };
+      const auto rows = dimension("rows");
+      const auto cols = dimension("cols");
+      if (rows && cols) (void)execution.resize(*rows, *cols);
       break;
     }
     case '\x02':

@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "util/json_body.hpp"
+
 namespace kleene::api {
 namespace {
 
@@ -101,13 +103,11 @@ std::optional<Response> parse_json_body(Request& request) {
   // Other content types (e.g. a tar build context later) are left to their handler.
   const auto type = request.header("content-type");
   if (type && type->find("json") == std::string::npos) return std::nullopt;
-  try {
-    request.body = nlohmann::json::parse(request.raw_body);
-  } catch (const nlohmann::json::exception& e) {
-    // parse_error, and also out_of_range for a number no double holds ({"cmd":[1e400]}),
-    // which escaped before and ended kleened (found by fuzz_api_bodies).
-    return Response::invalid("/", std::string("malformed JSON: ") + e.what());
-  }
+  // Every nlohmann exception (a number no double holds, {"cmd":[1e400]}, escaped before and
+  // ended kleened: found by fuzz_api_bodies) and nesting beyond kMaxJsonDepth are a 422.
+  auto body = util::parse_json_bounded(request.raw_body);
+  if (!body) return Response::invalid("/", "malformed JSON: " + body.error());
+  request.body = std::move(*body);
   return std::nullopt;
 }
 

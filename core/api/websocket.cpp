@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "util/json_body.hpp"
+
 namespace kleene::api {
 namespace {
 
@@ -103,15 +105,14 @@ Result<nlohmann::json> WsSession::receive_config(Duration timeout) {
     closed_ = true;
     return make_error(ECONNRESET, "client closed the websocket before sending its configuration");
   }
-  nlohmann::json config = nlohmann::json::parse((*frame)->data, nullptr, false);
-  if (config.is_discarded() || !config.is_object()) {
-    const std::string message = config.is_discarded()
-                                    ? "invalid configuration: malformed JSON"
-                                    : "invalid configuration: expected a JSON object";
+  auto config = util::parse_json_bounded((*frame)->data);
+  if (!config || !config->is_object()) {
+    const std::string message = !config ? "invalid configuration: malformed JSON"
+                                        : "invalid configuration: expected a JSON object";
     (void)close_invalid(message);
     return make_error(EINVAL, message);
   }
-  return config;
+  return std::move(*config);
 }
 
 Result<void> WsSession::send_starting(std::string_view data) {

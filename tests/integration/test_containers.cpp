@@ -379,7 +379,8 @@ TEST_F(ContainersApiTest, UpdateJailParamsOfARunningContainerAndStopItThroughAnE
   EXPECT_GE(bad.status, 400);
 }
 
-// A tty execution gets the window size sent in a 0x01 control frame.
+// A tty execution gets the window size sent in a 0x01 control frame; malformed ones before it
+// are ignored (a string for "rows" used to throw on the input thread and end kleened).
 TEST_F(ContainersApiTest, TtyResizeControlFrame) {
   const auto id = create("tty");
   const auto exec =
@@ -389,6 +390,11 @@ TEST_F(ContainersApiTest, TtyResizeControlFrame) {
   auto starting = client.next();
   ASSERT_TRUE(starting);
   if (starting->opcode == 8) GTEST_SKIP() << starting->data;
+  for (const std::string hostile :
+       {R"({"rows":"x","cols":1})", R"({"rows":-1,"cols":5})", R"({"rows":70000,"cols":5})",
+        R"({"rows":1e400,"cols":5})", R"({"rows":18446744073709551615,"cols":5})", "[1]",
+        "not json", std::string(100, '[') + std::string(100, ']')})
+    client.send_binary(std::string("\x01", 1) + hostile);
   client.send_binary(std::string("\x01", 1) + R"({"rows":41,"cols":101})");
   client.send_text("go\r");
   auto rest = client.finish();

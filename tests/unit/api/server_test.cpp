@@ -160,6 +160,19 @@ TEST_F(ServerTest, MalformedJsonIs422InOpenApiSpexShape) {
   response = post("/echo", "{\"a\": [1]}");
   EXPECT_EQ(response.result_int(), 200);
   EXPECT_EQ(json_of(response), (nlohmann::json{{"a", {1}}}));
+
+  // Nesting: nlohmann parses without recursion but copies and dumps with it, so an 8 MiB body
+  // of `[` overflowed the stack of the thread answering it. 64 levels pass, 65 are a 422.
+  const auto nested = [](std::size_t levels) {
+    return "{\"a\":" + std::string(levels - 1, '[') + std::string(levels - 1, ']') + "}";
+  };
+  EXPECT_EQ(post("/echo", nested(64)).result_int(), 200);
+  response = post("/echo", nested(65));
+  EXPECT_EQ(response.result_int(), 422);
+  EXPECT_EQ(json_of(response)["errors"][0]["message"],
+            "malformed JSON: nested deeper than 64 levels");
+  response = post("/echo", nested(4'000'000));
+  EXPECT_EQ(response.result_int(), 422);
 }
 
 TEST_F(ServerTest, OversizeBodyIs413AndCloses) {

@@ -164,6 +164,11 @@ TEST_F(WebSocketTest, InvalidConfigCloses1002) {
   EXPECT_EQ(outcome.code, 1002);
   EXPECT_EQ(nlohmann::json::parse(outcome.reason)["message"],
             "invalid configuration: malformed JSON");
+  // Nested beyond 64 levels (nlohmann copies recursively): refused like malformed JSON.
+  outcome = run("/ws/run", R"({"data":)" + std::string(100, '[') + std::string(100, ']') + "}");
+  EXPECT_EQ(outcome.code, 1002);
+  EXPECT_EQ(nlohmann::json::parse(outcome.reason)["message"],
+            "invalid configuration: malformed JSON");
 }
 
 TEST_F(WebSocketTest, DetachedCloses1001ErrorCloses1011WithinLimit) {

@@ -390,10 +390,10 @@ TEST_F(ContainersApiTest, TtyResizeControlFrame) {
   auto starting = client.next();
   ASSERT_TRUE(starting);
   if (starting->opcode == 8) GTEST_SKIP() << starting->data;
-  for (const std::string hostile :
-       {R"({"rows":"x","cols":1})", R"({"rows":-1,"cols":5})", R"({"rows":70000,"cols":5})",
-        R"({"rows":1e400,"cols":5})", R"({"rows":18446744073709551615,"cols":5})", "[1]",
-        "not json", std::string(100, '[') + std::string(100, ']')})
+  for (const std::string& hostile : std::vector<std::string>{
+           R"({"rows":"x","cols":1})", R"({"rows":-1,"cols":5})", R"({"rows":70000,"cols":5})",
+           R"({"rows":1e400,"cols":5})", R"({"rows":18446744073709551615,"cols":5})", "[1]",
+           "not json", std::string(100, '[') + std::string(100, ']')})
     client.send_binary(std::string("\x01", 1) + hostile);
   client.send_binary(std::string("\x01", 1) + R"({"rows":41,"cols":101})");
   client.send_text("go\r");

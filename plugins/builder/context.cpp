@@ -187,6 +187,7 @@ struct Expansion {
   std::string_view instruction;
   std::string_view src;
   std::vector<CopySource> found;
+  std::size_t visited = 0;  // paths the glob has reached, bounded by kMaxCopyMatches
 };
 
 Result<bool> is_directory(int context_fd, const std::string& path, Expansion& ex) {
@@ -203,6 +204,12 @@ Result<bool> is_directory(int context_fd, const std::string& path, Expansion& ex
 // Expand parts[i:] below `prefix` (a clean context-relative path).
 Result<void> expand(const std::vector<std::string>& parts, std::size_t i, const std::string& prefix,
                     Expansion& ex) {
+  // Symlinks inside the context may loop (d/a -> .): `d/*/*/.../*` then reaches 2^stars paths.
+  if (++ex.visited > kMaxCopyMatches) {
+    return make_error(E2BIG, std::string(ex.instruction) + " failed: " +
+                                 std::string(ex.src.substr(0, 64)) + " reaches more than " +
+                                 std::to_string(kMaxCopyMatches) + " paths");
+  }
   if (i == parts.size()) {
     if (ex.ignore.ignored(prefix)) return {};
     const bool dir = TRY(is_directory(ex.context_fd, prefix, ex));

@@ -34,6 +34,9 @@ namespace kleene::builder {
 // ".dockerignore has more than 10000 patterns".
 inline constexpr std::size_t kMaxDockerignoreSize = std::size_t{1} << 20;
 inline constexpr std::size_t kMaxIgnorePatterns = 10'000;
+// Paths a COPY/ADD source glob may reach (directories walked and matches), symlink loops
+// included.
+inline constexpr std::size_t kMaxCopyMatches = 100'000;
 
 class IgnoreRules {
  public:

@@ -359,6 +359,25 @@ TEST_F(ContextTest, HugeSourcePathsAreRefusedNotRecursed) {
   EXPECT_EQ(found->sources[0].path, "a/a/b.txt");
 }
 
+// Two symlinks to their own directory make `d/*/*/...` reach 2^stars paths (the kernel's
+// 40-link limit bounds the depth, not the fan-out): the walk stops at kMaxCopyMatches.
+TEST_F(ContextTest, GlobThroughSymlinkLoopsIsBounded) {
+  fs::create_directories(ctx("d"));
+  fs::create_directory_symlink(".", ctx("d/a"));
+  fs::create_directory_symlink(".", ctx("d/b"));
+  std::string src = "d";
+  for (int i = 0; i < 30; ++i)
+    src += "/*";
+  auto p = plan({src}, "/x/");
+  ASSERT_FALSE(p.has_value());
+  EXPECT_EQ(p.error().code, E2BIG);
+  EXPECT_EQ(p.error().message,
+            "COPY failed: " + src.substr(0, 64) + " reaches more than 100000 paths");
+  auto few = plan({"d/*/*"}, "/x/");  // a/a a/b b/a b/b
+  ASSERT_TRUE(few.has_value()) << few.error().message;
+  EXPECT_EQ(few->sources.size(), 4u);
+}
+
 TEST_F(ContextTest, DotDotLeavingTheContextIsRefused) {
   write(base_ / "outside/x", "host");
   write(ctx("a/b.txt"), "b");

@@ -206,9 +206,9 @@ Result<void> expand(const std::vector<std::string>& parts, std::size_t i, const 
                     Expansion& ex) {
   // Symlinks inside the context may loop (d/a -> .): `d/*/*/.../*` then reaches 2^stars paths.
   if (++ex.visited > kMaxCopyMatches) {
-    return make_error(E2BIG, std::string(ex.instruction) + " failed: " +
-                                 std::string(ex.src.substr(0, 64)) + " reaches more than " +
-                                 std::to_string(kMaxCopyMatches) + " paths");
+    return make_error(
+        E2BIG, std::string(ex.instruction) + " failed: " + std::string(ex.src.substr(0, 64)) +
+                   " reaches more than " + std::to_string(kMaxCopyMatches) + " paths");
   }
   if (i == parts.size()) {
     if (ex.ignore.ignored(prefix)) return {};

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <climits>
 #include <charconv>
 #include <cstdint>
 #include <functional>
@@ -208,6 +209,12 @@ Result<Step> BuildPlanner::next() {
     ++position_;
     step.substituted = TRY(substitute(in, env_));
     apply(step.substituted, step);
+    // A relative WORKDIR extends the last one; each step keeps its own copy, so its length is
+    // bounded where the kernel would refuse it anyway.
+    if (config_.workdir.size() > PATH_MAX)
+      return make_error(ENAMETOOLONG, "WORKDIR: the working directory is longer than " +
+                                          std::to_string(PATH_MAX) + " bytes (" +
+                                          in.line.substr(0, 64) + ")");
     // The parent image's ENV can make --from name a stage other than the one analyse() saw.
     if (step.from_stage && (*step.from_stage >= *current_ || !stages_[*step.from_stage].needed))
       return make_error(EINVAL, "invalid from flag value " + *step.substituted.flag("from") +

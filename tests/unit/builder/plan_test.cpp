@@ -264,6 +264,23 @@ TEST(BuildPlanSteps, SubstitutionErrorsComeAtTheirStep) {
   EXPECT_TRUE(user.error().message.starts_with("failed environment substition of: USER ${X"));
 }
 
+// Relative WORKDIRs extend the last one and every step keeps a copy: 63 doublings of a 500 KB
+// ARG and thousands of `WORKDIR .` made hundreds of GB. Beyond PATH_MAX it is an error.
+TEST(BuildPlanSteps, WorkdirLongerThanPathMaxIsRefused) {
+  auto planner = planner_for("FROM base\nWORKDIR " + std::string(4000, 'w') + "\nWORKDIR " +
+                             std::string(100, 'x') + "\n");
+  ASSERT_TRUE(planner.next());
+  auto first = planner.next();
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->workdir, "/" + std::string(4000, 'w'));
+  auto second = planner.next();
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code, ENAMETOOLONG);
+  EXPECT_TRUE(second.error().message.starts_with(
+      "WORKDIR: the working directory is longer than 4096 bytes (WORKDIR xxx"))
+      << second.error().message;
+}
+
 TEST(BuildPlanSteps, ParentImageConfigIsTheStart) {
   auto planner = planner_for("FROM base\nRUN env\n");
   ImageConfig parent;

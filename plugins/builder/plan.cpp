@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <climits>
 #include <charconv>
+#include <climits>
 #include <cstdint>
 #include <functional>
 #include <limits>

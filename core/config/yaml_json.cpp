@@ -27,6 +27,7 @@ nlohmann::json scalar_to_json(const YAML::Node& node) {
 
 struct Budget {
   std::size_t values = 0;
+  std::size_t bytes = 0;
 };
 
 Result<nlohmann::json> convert(const YAML::Node& node, std::size_t depth, Budget& budget) {
@@ -37,6 +38,10 @@ Result<nlohmann::json> convert(const YAML::Node& node, std::size_t depth, Budget
   if (++budget.values > kMaxYamlValues) {
     return make_error(EINVAL, "more than " + std::to_string(kMaxYamlValues) +
                                   " values once aliases are expanded");
+  }
+  if (node.IsScalar() && (budget.bytes += node.Scalar().size()) > kMaxYamlBytes) {
+    return make_error(EINVAL, "more than " + std::to_string(kMaxYamlBytes >> 20) +
+                                  " MiB of text once aliases are expanded");
   }
   switch (node.Type()) {
     case YAML::NodeType::Scalar:

@@ -206,6 +206,13 @@ TEST_F(ConfigTest, PluginSettingsAliasesAreBounded) {
   EXPECT_EQ(error_of(laughs),
             "config /etc/k.yaml: plugins.zfs: more than 100000 values once "
             "aliases are expanded");
+  // Few values, much text: a 100 KB scalar used 200 times.
+  std::string wide = "plugins:\n  zfs:\n    a: &a " + std::string(100'000, 'a') + "\n    b: [";
+  for (int i = 0; i < 200; ++i)
+    wide += (i == 0 ? "*a" : ", *a");
+  EXPECT_EQ(error_of(wide + "]\n"),
+            "config /etc/k.yaml: plugins.zfs: more than 16 MiB of text once "
+            "aliases are expanded");
   // Deep nesting without aliases: 64 levels parse, 65 do not.
   const auto nested = [](int levels) {
     return "plugins:\n  zfs: {k: " + std::string(levels - 1, '[') + "x" +

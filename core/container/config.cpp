@@ -237,17 +237,7 @@ Result<void> check_mounts(std::vector<MountConfig>& mounts) {
 
 std::vector<std::string> merge_env(const std::vector<std::string>& base,
                                    const std::vector<std::string>& over) {
-  auto key_of = [](const std::string& entry) { return entry.substr(0, entry.find('=')); };
-  std::vector<std::string> out = base;
-  for (const auto& entry : over) {
-    const auto key = key_of(entry);
-    auto it = std::ranges::find_if(out, [&](const std::string& e) { return key_of(e) == key; });
-    if (it != out.end())
-      *it = entry;
-    else
-      out.push_back(entry);
-  }
-  return out;
+  return kleene::merge_env(base, over);
 }
 
 std::string effective_user(std::string_view exec_user, std::string_view container_user,

@@ -1,5 +1,7 @@
 #include "util/strings.hpp"
 
+#include <unordered_map>
+
 namespace kleene {
 
 std::vector<std::string> split(std::string_view text, char sep) {
@@ -27,6 +29,23 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep) {
     out.append(parts[i]);
   }
   return out;
+}
+
+std::vector<std::string> merge_env(std::vector<std::string> base,
+                                   const std::vector<std::string>& over) {
+  const auto name_of = [](std::string_view entry) { return entry.substr(0, entry.find('=')); };
+  std::unordered_map<std::string, std::size_t> index;
+  index.reserve(base.size() + over.size());
+  for (std::size_t i = 0; i < base.size(); ++i)
+    index.try_emplace(std::string(name_of(base[i])), i);
+  for (const auto& entry : over) {
+    const auto [it, added] = index.try_emplace(std::string(name_of(entry)), base.size());
+    if (added)
+      base.push_back(entry);
+    else
+      base[it->second] = entry;
+  }
+  return base;
 }
 
 }  // namespace kleene

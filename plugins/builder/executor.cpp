@@ -20,6 +20,7 @@
 #include "builder/plan.hpp"
 #include "image/create/extract.hpp"
 #include "image/create/file_source.hpp"
+#include "util/strings.hpp"
 #include "util/unique_fd.hpp"
 
 namespace kleene::builder {
@@ -178,20 +179,6 @@ ImageConfig config_of(const json& image) {
   for (const auto& port : strings(image.value("exposed_ports", json::array())))
     config.exposed_ports.insert(port);
   return config;
-}
-
-std::vector<std::string> merge(std::vector<std::string> base,
-                               const std::vector<std::string>& over) {
-  for (const auto& item : over) {
-    const auto key = item.substr(0, item.find('='));
-    auto it = std::find_if(base.begin(), base.end(),
-                           [&](const std::string& b) { return b.substr(0, b.find('=')) == key; });
-    if (it != base.end())
-      *it = item;
-    else
-      base.push_back(item);
-  }
-  return base;
 }
 
 class Build {
@@ -358,7 +345,7 @@ class Build {
     // What the process gets, and so what the cache key covers: -e underneath the step's
     // variables, -u until the stage says USER.
     Step run = step;
-    run.env = merge(env_, step.env);
+    run.env = merge_env(env_, step.env);
     if (!user_.empty() && !s.user_set) run.user = user_;
     snapshot_step(planner, run, s, "", [&](Stage& st) {
       const auto result = call("exec", {{"container", st.container},

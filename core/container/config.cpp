@@ -235,11 +235,6 @@ Result<void> check_mounts(std::vector<MountConfig>& mounts) {
   return {};
 }
 
-std::vector<std::string> merge_env(const std::vector<std::string>& base,
-                                   const std::vector<std::string>& over) {
-  return kleene::merge_env(base, over);
-}
-
 std::string effective_user(std::string_view exec_user, std::string_view container_user,
                            std::string_view jail_user, std::string_view image_user) {
   for (auto user : {exec_user, container_user, jail_user, image_user})

@@ -83,10 +83,7 @@ std::optional<std::string> normalise_absolute(std::string_view path);
 
 // Docker's "-m SRC:DEST[:ro|rw]" is parsed by klee; the daemon only sees MountPointConfig.
 
-// The environment lists "KEY=VALUE": entries of `over` replace those of `base` with the same
-// key (in place), new keys are appended. Entries without '=' are kept as keys without value.
-std::vector<std::string> merge_env(const std::vector<std::string>& base,
-                                   const std::vector<std::string>& over);
+// Environments ("KEY=VALUE") merge with kleene::merge_env (util/strings.hpp).
 
 // Who runs an execution: exec user > container user > exec.jail_user > image user.
 std::string effective_user(std::string_view exec_user, std::string_view container_user,

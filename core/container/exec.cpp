@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "util/ids.hpp"
+#include "util/strings.hpp"
 
 namespace kleene::container {
 

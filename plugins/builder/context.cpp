@@ -21,6 +21,11 @@ namespace {
 
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
 
+// An input path as shown in an error: at most its first 64 bytes.
+std::string shown(std::string_view path) {
+  return path.size() > 64 ? std::string(path.substr(0, 64)) + "..." : std::string(path);
+}
+
 std::string too_large() {
   return ".dockerignore is larger than " + std::to_string(kMaxDockerignoreSize >> 20) + " MiB";
 }
@@ -206,9 +211,9 @@ Result<void> expand(const std::vector<std::string>& parts, std::size_t i, const 
                     Expansion& ex) {
   // Symlinks inside the context may loop (d/a -> .): `d/*/*/.../*` then reaches 2^stars paths.
   if (++ex.visited > kMaxCopyMatches) {
-    return make_error(
-        E2BIG, std::string(ex.instruction) + " failed: " + std::string(ex.src.substr(0, 64)) +
-                   " reaches more than " + std::to_string(kMaxCopyMatches) + " paths");
+    return make_error(E2BIG, std::string(ex.instruction) + " failed: " + shown(ex.src) +
+                                 " reaches more than " + std::to_string(kMaxCopyMatches) +
+                                 " paths");
   }
   if (i == parts.size()) {
     if (ex.ignore.ignored(prefix)) return {};
@@ -417,10 +422,8 @@ Result<CopyPlan> plan_copy(int context_fd, std::span<const std::string> sources,
     for (const auto& part : *parts)
       length += part.size() + 1;
     if (length > PATH_MAX) {
-      const std::string shown =
-          src.size() > 64 ? std::string(src.substr(0, 64)) + "..." : std::string(src);
       return make_error(ENAMETOOLONG,
-                        std::string(instruction) + " failed: file name too long: " + shown);
+                        std::string(instruction) + " failed: file name too long: " + shown(src));
     }
     for (const auto& part : *parts) {
       if (!check_glob(part)) return make_error(EINVAL, "syntax error in pattern: " + src);

@@ -17,6 +17,7 @@
 
 #include "container/container.hpp"
 #include "fuzz_check.hpp"
+#include "util/strings.hpp"
 
 namespace c = kleene::container;
 
@@ -46,7 +47,8 @@ void check_config(const nlohmann::json& body) {
     }
   }
   const std::vector<std::string> image_env = {"PATH=/usr/bin:/bin", "HOME=/root", "TERM"};
-  const auto merged = c::merge_env(image_env, config->env.value_or(std::vector<std::string>{}));
+  const auto merged =
+      kleene::merge_env(image_env, config->env.value_or(std::vector<std::string>{}));
   std::set<std::string> names;
   for (const auto& entry : merged)
     names.insert(entry.substr(0, entry.find('=')));

@@ -375,7 +375,7 @@ TEST_F(ContextTest, GlobThroughSymlinkLoopsIsBounded) {
   ASSERT_FALSE(p.has_value());
   EXPECT_EQ(p.error().code, E2BIG);
   EXPECT_EQ(p.error().message,
-            "COPY failed: " + src.substr(0, 64) + " reaches more than 100000 paths");
+            "COPY failed: " + src + " reaches more than 100000 paths");
   auto few = plan({"d/*/*"}, "/x/");  // a/a a/b a/c b/a ... c/c
   ASSERT_TRUE(few.has_value()) << few.error().message;
   EXPECT_EQ(few->sources.size(), 9u);

@@ -3,6 +3,7 @@
 #include "container/container.hpp"
 #include "container/exec.hpp"
 #include "container/service.hpp"
+#include "util/strings.hpp"
 
 namespace kleene::container {
 namespace {

@@ -15,6 +15,12 @@ namespace kleene::container {
 namespace {
 
 constexpr std::size_t kMaxContainerName = 64;
+// What one container may publish (docs/api.md, "Limits"): entries, interfaces per entry, and the
+// ports of ranges remapped to other container ports (each one element of an nft map), which is
+// every port of both protocols once.
+constexpr std::size_t kMaxPublicPorts = 1024;
+constexpr std::size_t kMaxPortInterfaces = 256;
+constexpr std::size_t kMaxRemappedPorts = 2 * 65536;
 
 using util::field;
 using util::got;
@@ -48,15 +54,26 @@ std::expected<std::optional<std::vector<std::string>>, ConfigError> string_list_
 // Kleene's PublishedPort: {interfaces: [string], host_port, container_port, protocol}, checked
 // as the firewall will read it. Stored unchecked before, a non-string port made every firewall
 // reload throw and an unrenderable one kept any ruleset from loading (found by
-// fuzz_mount_publish).
-std::expected<void, ConfigError> check_public_port(const nlohmann::json& item,
-                                                   const std::string& pointer) {
+// fuzz_mount_publish). Returns the entry with only those four keys (OpenApiSpex drops the others
+// too) and how many map elements the firewall renders for it: a range whose container ports
+// differ from the host's becomes one `dport map` element per port.
+struct CheckedPort {
+  nlohmann::json entry;
+  std::size_t remapped = 0;
+};
+
+std::expected<CheckedPort, ConfigError> check_public_port(const nlohmann::json& item,
+                                                          const std::string& pointer) {
   if (!item.is_object()) return invalid(pointer, "Invalid object. " + got(item));
+  CheckedPort out{nlohmann::json::object()};
   std::string host_port, container_port;
   for (const auto& [key, value] : item.items()) {
     const std::string at = pointer + "/" + key;
     if (key == "interfaces") {
       if (!value.is_array()) return invalid(at, "Invalid array. " + got(value));
+      if (value.size() > kMaxPortInterfaces)
+        return invalid(at, "at most " + std::to_string(kMaxPortInterfaces) + " interfaces, got " +
+                               std::to_string(value.size()));
       for (std::size_t i = 0; i < value.size(); ++i) {
         const auto& name = value[i];
         if (!name.is_string())
@@ -65,6 +82,7 @@ std::expected<void, ConfigError> check_public_port(const nlohmann::json& item,
           return invalid(at + "/" + std::to_string(i),
                          "invalid interface name '" + name.get<std::string>() + "'");
       }
+      out.entry[key] = value;
       continue;
     }
     if (key != "host_port" && key != "container_port" && key != "protocol") continue;
@@ -74,10 +92,14 @@ std::expected<void, ConfigError> check_public_port(const nlohmann::json& item,
       return invalid(at, "expected tcp or udp, got '" + text + "'");
     if (key == "host_port") host_port = text;
     if (key == "container_port") container_port = text;
+    out.entry[key] = value;
   }
-  if (auto ports = network::firewall::parse_ports(host_port, container_port); !ports)
-    return invalid(pointer + "/host_port", ports.error().message);
-  return {};
+  const auto ports = network::firewall::parse_ports(host_port, container_port);
+  if (!ports) return invalid(pointer + "/host_port", ports.error().message);
+  const auto& [host, container] = *ports;
+  if (host.first != host.last && host.first != container.first)
+    out.remapped = std::size_t{host.last} - host.first + 1;
+  return out;
 }
 
 std::expected<MountConfig, ConfigError> parse_mount(const nlohmann::json& item,
@@ -158,12 +180,25 @@ std::expected<ContainerConfig, ConfigError> parse_config(const nlohmann::json& b
   }
   if (const auto* ports = field(body, "public_ports")) {
     if (!ports->is_array()) return invalid("/public_ports", "Invalid array. " + got(*ports));
+    // Bounded, as the firewall renders every container's ports at each reload: a list of a few
+    // bytes per entry (and a range remapped to other ports, one element per port) could
+    // otherwise turn one 8 MiB body into gigabytes of nft script.
+    if (ports->size() > kMaxPublicPorts)
+      return invalid("/public_ports", "at most " + std::to_string(kMaxPublicPorts) +
+                                          " published ports, got " + std::to_string(ports->size()));
+    config.public_ports = nlohmann::json::array();
+    std::size_t remapped = 0;
     for (std::size_t i = 0; i < ports->size(); ++i) {
-      if (auto checked = check_public_port((*ports)[i], "/public_ports/" + std::to_string(i));
-          !checked)
-        return std::unexpected(checked.error());
+      const std::string pointer = "/public_ports/" + std::to_string(i);
+      auto checked = check_public_port((*ports)[i], pointer);
+      if (!checked) return std::unexpected(checked.error());
+      remapped += checked->remapped;
+      if (remapped > kMaxRemappedPorts)
+        return invalid(pointer + "/container_port",
+                       "ranges published on other container ports cover more than " +
+                           std::to_string(kMaxRemappedPorts) + " ports in all");
+      config.public_ports->push_back(std::move(checked->entry));
     }
-    config.public_ports = *ports;
   }
   return config;
 }

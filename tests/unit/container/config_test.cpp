@@ -80,6 +80,49 @@ TEST(ContainerConfig, PublicPortsAreChecked) {
   }
 }
 
+// What one container publishes is bounded: the firewall renders it at every reload, and a range
+// on other container ports is one nft map element per port (an 8 MiB body of such ranges was
+// gigabytes of script). Keys other than Kleene's four are not stored.
+TEST(ContainerConfig, PublicPortsAreBounded) {
+  const auto ports = [](std::size_t count, const json& entry) {
+    return json{{"public_ports", json(std::vector<json>(count, entry))}};
+  };
+  const json single = {{"host_port", "80"}};
+  ASSERT_TRUE(parse_config(ports(1024, single)));
+  auto many = parse_config(ports(1025, single));
+  ASSERT_FALSE(many);
+  EXPECT_EQ(many.error().pointer, "/public_ports");
+  EXPECT_EQ(many.error().message, "at most 1024 published ports, got 1025");
+
+  std::vector<std::string> names;
+  for (int i = 0; i < 257; ++i)
+    names.push_back("kl" + std::to_string(i));
+  auto wide = parse_config(ports(1, {{"host_port", "80"}, {"interfaces", names}}));
+  ASSERT_FALSE(wide);
+  EXPECT_EQ(wide.error().pointer, "/public_ports/0/interfaces");
+  names.pop_back();
+  EXPECT_TRUE(parse_config(ports(1, {{"host_port", "80"}, {"interfaces", names}})));
+
+  // Remapped ranges: 65534 ports each, twice fits (131068), a third does not. The same range on
+  // the same container ports renders no map and does not count.
+  const json remapped = {{"host_port", "2:65535"}, {"container_port", "1:*"}};
+  const json same = {{"host_port", "1:65535"}, {"container_port", "1:*"}};
+  ASSERT_TRUE(parse_config(ports(2, remapped)));
+  ASSERT_TRUE(parse_config(ports(1024, same)));
+  auto remap = parse_config(ports(3, remapped));
+  ASSERT_FALSE(remap);
+  EXPECT_EQ(remap.error().pointer, "/public_ports/2/container_port");
+  EXPECT_EQ(remap.error().message,
+            "ranges published on other container ports cover more than 131072 ports in all");
+
+  auto kept = parse_config(json::parse(
+      R"({"public_ports": [{"host_port": "80", "container_port": "8080", "protocol": "udp",
+                            "interfaces": ["eth0"], "junk": {"a": [1, 2, 3]}}]})"));
+  ASSERT_TRUE(kept) << kept.error().message;
+  EXPECT_EQ(*kept->public_ports, json::parse(R"([{"host_port": "80", "container_port": "8080",
+                                                 "protocol": "udp", "interfaces": ["eth0"]}])"));
+}
+
 TEST(ContainerName, KleeneRule) {
   EXPECT_EQ(check_name("web").value(), "web");
   EXPECT_EQ(check_name("/web-1.a_b").value(), "web-1.a_b");

@@ -239,12 +239,14 @@ class Packer {
       const bool search = !excluded ||
                           (ignore_.has_exceptions() && ignore_.may_include_below(path)) ||
                           dockerfile_.starts_with(path + "/");
+      TRY(ignore_.within_budget());
       if (!excluded) TRY(write_header(st, path, AE_IFDIR));
       if (!search) return {};
       UniqueFd dir(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (!dir) return kleene::errno_error("could not open " + path);
       return directory(dir.get(), path);
     }
+    TRY(ignore_.within_budget());
     if (excluded) return {};
     if (S_ISREG(st.st_mode)) return file(parent, name, path);
     if (S_ISLNK(st.st_mode)) return symlink(parent, name, path, st);

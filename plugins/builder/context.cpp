@@ -90,10 +90,12 @@ bool match_class(std::string_view p, std::size_t& i, char c) {
 }
 
 // Matches a validated glob component; `*` backtracks to the last star only (enough: a later
-// star can absorb whatever an earlier one would have).
-bool match_checked(std::string_view p, std::string_view s) {
+// star can absorb whatever an earlier one would have). Adds the steps it took (characters and
+// class members looked at) to `steps`.
+bool match_checked(std::string_view p, std::string_view s, std::uint64_t& steps) {
   std::size_t pi = 0, si = 0, star_p = std::string_view::npos, star_s = 0;
   while (si < s.size()) {
+    ++steps;
     if (pi < p.size()) {
       const char pc = p[pi];
       if (pc == '*') {
@@ -108,7 +110,9 @@ bool match_checked(std::string_view p, std::string_view s) {
       }
       if (pc == '[' && s[si] != '/') {
         std::size_t next = pi + 1;
-        if (match_class(p, next, s[si])) {
+        const bool in_class = match_class(p, next, s[si]);
+        steps += next - pi;
+        if (in_class) {
           pi = next;
           ++si;
           continue;
@@ -126,9 +130,16 @@ bool match_checked(std::string_view p, std::string_view s) {
     }
     return false;
   }
+  const std::size_t stars = pi;
   while (pi < p.size() && p[pi] == '*')
     ++pi;
+  steps += pi - stars + 1;
   return pi == p.size();
+}
+
+bool match_checked(std::string_view p, std::string_view s) {
+  std::uint64_t steps = 0;
+  return match_checked(p, s, steps);
 }
 
 // Whether the pattern components match some leading components of the path (one or more):
@@ -136,7 +147,8 @@ bool match_checked(std::string_view p, std::string_view s) {
 // components. One pass over the pattern keeps the set of path positions its prefix can reach
 // (`reach[j]`: pat[:i] matches path[:j]), so a rule costs O(pattern x path) component matches
 // at most, whatever its `**`s, and stops as soon as no position is reachable.
-bool match_leading(const std::vector<std::string>& pat, std::span<const std::string_view> path) {
+bool match_leading(const std::vector<std::string>& pat, std::span<const std::string_view> path,
+                   std::uint64_t& steps) {
   const std::size_t m = path.size();
   std::vector<char> reach(m + 1, 0), next(m + 1, 0);
   reach[0] = 1;
@@ -145,6 +157,7 @@ bool match_leading(const std::vector<std::string>& pat, std::span<const std::str
     if (part == "**") {
       // Zero or more components: every position at or after the first reachable one.
       char seen = 0;
+      steps += m + 1;
       for (std::size_t j = 0; j <= m; ++j) {
         seen = static_cast<char>(seen | reach[j]);
         next[j] = seen;
@@ -152,8 +165,9 @@ bool match_leading(const std::vector<std::string>& pat, std::span<const std::str
       any = seen != 0;
     } else {
       next[0] = 0;
+      steps += m + 1;
       for (std::size_t j = 0; j < m; ++j) {
-        next[j + 1] = static_cast<char>(reach[j] != 0 && match_checked(part, path[j]));
+        next[j + 1] = static_cast<char>(reach[j] != 0 && match_checked(part, path[j], steps));
         any = any || next[j + 1] != 0;
       }
     }
@@ -207,6 +221,15 @@ Result<bool> is_directory(int context_fd, const std::string& path, Expansion& ex
 }
 
 // Expand parts[i:] below `prefix` (a clean context-relative path).
+// Whether `path` is ignored, failing the instruction once the rules' matching budget is spent.
+Result<bool> ignored_in_budget(const IgnoreRules& ignore, std::string_view path,
+                               std::string_view instruction) {
+  const bool ignored = ignore.ignored(path);
+  if (auto budget = ignore.within_budget(); !budget)
+    return make_error(E2BIG, std::string(instruction) + " failed: " + budget.error().message);
+  return ignored;
+}
+
 Result<void> expand(const std::vector<std::string>& parts, std::size_t i, const std::string& prefix,
                     Expansion& ex) {
   // Symlinks inside the context may loop (d/a -> .): `d/*/*/.../*` then reaches 2^stars paths.
@@ -216,7 +239,7 @@ Result<void> expand(const std::vector<std::string>& parts, std::size_t i, const 
                                  " paths");
   }
   if (i == parts.size()) {
-    if (ex.ignore.ignored(prefix)) return {};
+    if (TRY(ignored_in_budget(ex.ignore, prefix, ex.instruction))) return {};
     const bool dir = TRY(is_directory(ex.context_fd, prefix, ex));
     ex.found.push_back(CopySource{prefix, dir});
     return {};
@@ -320,15 +343,16 @@ bool IgnoreRules::ignored(std::string_view path) const {
   // A rule matching the path or any of its parents decides; the last one to match wins, so
   // the rules are tried from the last one and the first match ends the search.
   for (auto rule = rules_.rbegin(); rule != rules_.rend(); ++rule) {
+    ++spent_;
     // Each component other than `**` takes one path component.
     if (rule->fixed > parts.size()) continue;
     bool match = true;
     if (!rule->double_star) {
       // Without `**` only the prefix of the rule's length can match.
       for (std::size_t i = 0; i < rule->parts.size() && match; ++i)
-        match = match_checked(rule->parts[i], parts[i]);
+        match = match_checked(rule->parts[i], parts[i], spent_);
     } else {
-      match = match_leading(rule->parts, parts);
+      match = match_leading(rule->parts, parts, spent_);
     }
     if (match) return !rule->exception;
   }
@@ -338,17 +362,23 @@ bool IgnoreRules::ignored(std::string_view path) const {
 bool IgnoreRules::may_include_below(std::string_view path) const {
   const auto parts = path_parts(path);
   for (const auto& rule : rules_) {
+    ++spent_;
     if (!rule.exception) continue;
     if (rule.double_star) return true;
     // The rule's first components must match the directory, with some left for below it.
     if (rule.parts.size() <= parts.size()) continue;
     bool match = true;
-    for (std::size_t i = 0; i < parts.size() && match; ++i) {
-      match = match_checked(rule.parts[i], parts[i]);
-    }
+    for (std::size_t i = 0; i < parts.size() && match; ++i)
+      match = match_checked(rule.parts[i], parts[i], spent_);
     if (match) return true;
   }
   return false;
+}
+
+Result<void> IgnoreRules::within_budget() const {
+  if (spent_ <= budget_) return {};
+  return make_error(E2BIG, ".dockerignore costs more than " + std::to_string(budget_) +
+                               " matching steps to apply (fewer `**` rules help)");
 }
 
 Result<std::string> read_regular_file(int fd, std::string_view name, std::size_t limit) {
@@ -440,7 +470,8 @@ Result<CopyPlan> plan_copy(int context_fd, std::span<const std::string> sources,
         }
         return std::unexpected(dir.error());
       }
-      if (ignore.ignored(path)) return std::unexpected(not_found(instruction, src));
+      if (TRY(ignored_in_budget(ignore, path, instruction)))
+        return std::unexpected(not_found(instruction, src));
       plan.sources.push_back(CopySource{path, *dir});
       continue;
     }

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -34,6 +35,11 @@ namespace kleene::builder {
 // ".dockerignore has more than 10000 patterns".
 inline constexpr std::size_t kMaxDockerignoreSize = std::size_t{1} << 20;
 inline constexpr std::size_t kMaxIgnorePatterns = 10'000;
+// Matching steps (characters, class members and `**` positions looked at) one set of rules may
+// spend over a whole build: a 1 MiB file of `**` rules that never match, against a large deep
+// context, would otherwise cost CPU-hours (rules x components x paths). Honest files spend tens
+// of steps per path; the budget is tens of seconds of matching (2-4 ns a step here).
+inline constexpr std::uint64_t kIgnoreMatchBudget = 10'000'000'000;
 // Paths a COPY/ADD source glob may reach (directories walked and matches), symlink loops
 // included.
 inline constexpr std::size_t kMaxCopyMatches = 100'000;
@@ -50,6 +56,12 @@ class IgnoreRules {
   // directory must still be searched (else a huge ignored node_modules is never walked).
   [[nodiscard]] bool may_include_below(std::string_view path) const;
   [[nodiscard]] bool empty() const { return rules_.empty(); }
+  // The two calls above count the matching steps they take. E2BIG ".dockerignore costs more
+  // than ... matching steps to apply" once `budget` (kIgnoreMatchBudget by default) is spent:
+  // walkers check it after each decision and stop.
+  [[nodiscard]] Result<void> within_budget() const;
+  void set_budget(std::uint64_t budget) { budget_ = budget; }
+  [[nodiscard]] std::uint64_t spent() const { return spent_; }
 
  private:
   struct Rule {
@@ -60,6 +72,8 @@ class IgnoreRules {
   };
   std::vector<Rule> rules_;
   bool has_exceptions_ = false;
+  std::uint64_t budget_ = kIgnoreMatchBudget;
+  mutable std::uint64_t spent_ = 0;  // one build's walks run one after the other
 };
 
 // Reads <context>/.dockerignore; no file gives no rules.

@@ -78,9 +78,11 @@ Result<void> walk_dir(int dir_fd, const std::string& ctx, const std::string& rel
       return errno_error("stat " + child_ctx);
     }
     const bool skip = ignore.ignored(child_ctx);
+    // An ignored directory is still searched when an exception may include something in it.
+    const bool prune = skip && S_ISDIR(st.st_mode) && !ignore.may_include_below(child_ctx);
+    TRY(ignore.within_budget());
     if (S_ISDIR(st.st_mode)) {
-      // An ignored directory is still searched when an exception may include something in it.
-      if (skip && !ignore.may_include_below(child_ctx)) continue;
+      if (prune) continue;
       UniqueFd sub(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (!sub) return errno_error("open " + child_ctx);
       if (::fstat(sub.get(), &st) != 0) return errno_error("stat " + child_ctx);

@@ -374,11 +374,53 @@ TEST_F(ContextTest, GlobThroughSymlinkLoopsIsBounded) {
   auto p = plan({src}, "/x/");
   ASSERT_FALSE(p.has_value());
   EXPECT_EQ(p.error().code, E2BIG);
-  EXPECT_EQ(p.error().message,
-            "COPY failed: " + src + " reaches more than 100000 paths");
+  EXPECT_EQ(p.error().message, "COPY failed: " + src + " reaches more than 100000 paths");
   auto few = plan({"d/*/*"}, "/x/");  // a/a a/b a/c b/a ... c/c
   ASSERT_TRUE(few.has_value()) << few.error().message;
   EXPECT_EQ(few->sources.size(), 9u);
+}
+
+// Matching a .dockerignore is budgeted over a build: thousands of `**` rules that never match
+// cost (rules x components) per path, CPU-hours over a large context. An honest file spends a
+// few matches per path; a hostile one fails the walk with E2BIG once the budget is spent.
+TEST_F(ContextTest, IgnoreMatchingIsBudgeted) {
+  for (int i = 0; i < 50; ++i)
+    write(ctx("d/e/f/file" + std::to_string(i)), "x");
+  write(ctx("d/e/f/app.log"), "log");
+
+  auto honest = IgnoreRules::parse("*.log\n**/*.log\nnode_modules\n!keep\n");
+  ASSERT_TRUE(honest.has_value());
+  EXPECT_FALSE(digest({"d"}, *honest).empty());
+  EXPECT_LT(honest->spent(), 54u * 100);  // 54 paths, tens of steps each
+
+  std::string text;
+  for (int i = 0; i < 2000; ++i)
+    text += "**/never" + std::to_string(i) + "/**/x\n";
+  auto hostile = IgnoreRules::parse(text);
+  ASSERT_TRUE(hostile.has_value());
+  EXPECT_FALSE(digest({"d"}, *hostile).empty());  // the default budget: decided
+  const auto per_walk = hostile->spent();
+  EXPECT_GT(per_walk, 1'000'000u);
+
+  const std::string spent =
+      ".dockerignore costs more than 1000000 matching steps to apply (fewer `**` rules help)";
+  auto p = plan({"d"}, "/x/", "/", *hostile);
+  ASSERT_TRUE(p.has_value()) << p.error().message;
+  hostile->set_budget(1'000'000);
+  auto d = content_digest(ctx_.get(), *p, *hostile);
+  ASSERT_FALSE(d.has_value());
+  EXPECT_EQ(d.error().code, E2BIG);
+  EXPECT_EQ(d.error().message, spent);
+  auto copied = copy_into_root(ctx_.get(), *p, root_.get(), *hostile, {});
+  ASSERT_FALSE(copied.has_value());
+  EXPECT_EQ(copied.error().message, spent);
+  EXPECT_FALSE(fs::exists(root("x/e/f/file49")));
+  auto globbed = plan({"d/e/f/*"}, "/x/", "/", *hostile);
+  ASSERT_FALSE(globbed.has_value());
+  EXPECT_EQ(globbed.error().message, "COPY failed: " + spent);
+  auto literal = plan({"d/e/f/file1"}, "/x/", "/", *hostile);
+  ASSERT_FALSE(literal.has_value());
+  EXPECT_EQ(literal.error().message, "COPY failed: " + spent);
 }
 
 TEST_F(ContextTest, DotDotLeavingTheContextIsRefused) {

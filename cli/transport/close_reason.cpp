@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/json_body.hpp"
+
 namespace klee {
 namespace {
 
@@ -13,19 +15,21 @@ std::string field(const nlohmann::json& object, const char* key) {
 
 }  // namespace
 
+// Frames are parsed with the server's nesting bound: field() dumps what is not a string.
 WsMessage parse_ws_message(std::string_view text) {
-  auto parsed = nlohmann::json::parse(text, nullptr, false);
-  if (!parsed.is_object() || !parsed.contains("msg_type")) {
+  auto parsed = kleene::util::parse_json_bounded(text);
+  if (!parsed || !parsed->is_object() || !parsed->contains("msg_type")) {
     return {.msg_type = "", .message = std::string(text), .data = ""};
   }
-  return {.msg_type = field(parsed, "msg_type"),
-          .message = field(parsed, "message"),
-          .data = field(parsed, "data")};
+  return {.msg_type = field(*parsed, "msg_type"),
+          .message = field(*parsed, "message"),
+          .data = field(*parsed, "data")};
 }
 
 bool is_ws_message(std::string_view text, std::string_view msg_type) {
-  auto parsed = nlohmann::json::parse(text, nullptr, false);
-  return parsed.is_object() && parsed.contains("msg_type") && field(parsed, "msg_type") == msg_type;
+  auto parsed = kleene::util::parse_json_bounded(text);
+  return parsed && parsed->is_object() && parsed->contains("msg_type") &&
+         field(*parsed, "msg_type") == msg_type;
 }
 
 }  // namespace klee

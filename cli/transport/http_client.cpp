@@ -4,6 +4,7 @@
 
 #include "options/defaults.hpp"
 #include "transport/stream.hpp"
+#include "util/json_body.hpp"
 
 namespace klee {
 namespace {
@@ -65,29 +66,39 @@ kleene::Result<HttpResponse> exchange(const Endpoint& endpoint, const HttpReques
 
 }  // namespace
 
+// Responses are parsed with the server's nesting bound (64 levels): klee prints them with
+// nlohmann's recursive dump, and a hostile or broken server must not overflow its stack.
 kleene::Result<nlohmann::json> HttpResponse::json() const {
-  auto parsed = nlohmann::json::parse(body, nullptr, false);
-  if (parsed.is_discarded()) {
-    return kleene::make_error(kProtocolError,
-                              "Error! Unexpected response received from Kleened "
-                              "(status " +
-                                  std::to_string(status) + "): not JSON");
+  auto parsed = kleene::util::parse_json_bounded(body);
+  if (!parsed) {
+    return kleene::make_error(
+        kProtocolError,
+        "Error! Unexpected response received from Kleened "
+        "(status " +
+            std::to_string(status) +
+            "): " + (parsed.error().starts_with("nested") ? parsed.error() : "not JSON"));
   }
-  return parsed;
+  return std::move(*parsed);
 }
 
 std::string HttpResponse::error_message() const {
-  auto parsed = nlohmann::json::parse(body, nullptr, false);
-  if (parsed.is_object()) {
-    if (auto it = parsed.find("message"); it != parsed.end() && it->is_string()) {
-      return it->get<std::string>();
-    }
-    if (auto it = parsed.find("errors"); it != parsed.end() && it->is_array()) {
+  const auto text_of = [](const nlohmann::json& object, const char* key) -> std::string {
+    if (!object.is_object()) return "";
+    const auto it = object.find(key);
+    return it != object.end() && it->is_string() ? it->get<std::string>() : "";
+  };
+  auto parsed = kleene::util::parse_json_bounded(body);
+  if (parsed && parsed->is_object()) {
+    if (auto message = text_of(*parsed, "message"); !message.empty()) return message;
+    if (auto it = parsed->find("errors"); it != parsed->end() && it->is_array()) {
       std::string out;
       for (const auto& e : *it) {
         if (!out.empty()) out += "\n";
-        std::string pointer = e.contains("source") ? e["source"].value("pointer", "") : "";
-        std::string message = e.value("message", e.value("title", "invalid value"));
+        const std::string pointer =
+            e.is_object() && e.contains("source") ? text_of(e["source"], "pointer") : std::string();
+        std::string message = text_of(e, "message");
+        if (message.empty()) message = text_of(e, "title");
+        if (message.empty()) message = "invalid value";
         out += pointer.empty() ? message : pointer + ": " + message;
       }
       if (!out.empty()) return out;

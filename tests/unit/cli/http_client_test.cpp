@@ -73,6 +73,31 @@ TEST(HttpClient, PostsJsonAndKeepsStatuses) {
   EXPECT_FALSE(res->json());
 }
 
+// What a broken or hostile server answers is refused, never thrown on or recursed into: klee
+// prints responses with nlohmann's recursive dump, and read `errors` entries of any type.
+TEST(HttpResponse, HostileBodiesAreRefusedNotCrashedOn) {
+  HttpResponse deep{.status = 200,
+                    .content_type = "application/json",
+                    .body = std::string(1'000'000, '[') + std::string(1'000'000, ']')};
+  auto parsed = deep.json();
+  ASSERT_FALSE(parsed);
+  EXPECT_EQ(parsed.error().message,
+            "Error! Unexpected response received from Kleened (status 200): nested deeper than "
+            "64 levels");
+  HttpResponse garbage{.status = 200, .content_type = "", .body = "<html>"};
+  EXPECT_EQ(garbage.json().error().message,
+            "Error! Unexpected response received from Kleened (status 200): not JSON");
+
+  HttpResponse odd{.status = 422,
+                   .content_type = "application/json",
+                   .body = R"({"errors": [1, {"source": 5, "title": "t"}, {"message": 3},
+                               {"source": {"pointer": 7}, "message": "m"},
+                               {"source": {"pointer": "/p"}, "message": "q"}]})"};
+  EXPECT_EQ(odd.error_message(), "invalid value\nt\ninvalid value\nm\n/p: q");
+  HttpResponse message{.status = 500, .content_type = "", .body = R"({"message": ["x"]})"};
+  EXPECT_EQ(message.error_message(), R"({"message": ["x"]})");
+}
+
 TEST(HttpClient, NothingListening) {
   TempDir dir;
   Client unix_client(settings_for("http://" + dir.file("none.sock")));

@@ -30,6 +30,16 @@ TEST(WsMessage, NonJsonReasonIsKeptAsMessage) {
   }
 }
 
+// A frame nested a million levels deep is kept as text, not dumped recursively.
+TEST(WsMessage, DeepFramesAreKeptAsText) {
+  const std::string deep = R"({"msg_type":"closing","data":)" + std::string(1'000'000, '[') +
+                           std::string(1'000'000, ']') + "}";
+  auto m = parse_ws_message(deep);
+  EXPECT_EQ(m.msg_type, "");
+  EXPECT_EQ(m.message, deep);
+  EXPECT_FALSE(is_ws_message(deep, "closing"));
+}
+
 TEST(WsMessage, RecognisesStartingFrame) {
   EXPECT_TRUE(is_ws_message(R"({"msg_type":"starting","message":"","data":""})", "starting"));
   EXPECT_FALSE(is_ws_message(R"({"msg_type":"closing","message":"","data":""})", "starting"));

@@ -37,10 +37,15 @@ class CreateGuard {
   explicit CreateGuard(Env& env) : env_(env) {}
   ~CreateGuard() {
     if (released_) return;
-    volume::VolumeRepository volumes(env_.store);
-    for (const auto& name : volumes_) {
-      (void)volumes.remove(name);
-      (void)env_.storage.destroy(env_.storage.layout().volume(name), /*recursive=*/true);
+    if (!volumes_.empty()) {
+      // A volume this create made that another container mounts by now stays (its row is
+      // refused removal while mounted).
+      std::lock_guard lock(volume::change_mutex());
+      volume::VolumeRepository volumes(env_.store);
+      for (const auto& name : volumes_) {
+        if (volumes.remove(name))
+          (void)env_.storage.destroy(env_.storage.layout().volume(name), /*recursive=*/true);
+      }
     }
     if (!dataset_.empty()) (void)env_.storage.destroy(dataset_, /*recursive=*/true);
   }
@@ -325,6 +330,11 @@ Result<Container> create(Env& env, std::string name, ContainerConfig config,
   guard.dataset(c.dataset);
   const auto rootfs = TRY(env.storage.mountpoint(c.dataset));
 
+  // From taking its volumes to inserting its mounts, no volume removal runs (it could destroy
+  // a volume found here before the mount row holds it). Unlocked before the guard runs.
+  std::unique_lock volumes_lock(volume::change_mutex(), std::defer_lock);
+  if (std::ranges::any_of(mounts, [](const MountConfig& m) { return m.type == "volume"; }))
+    volumes_lock.lock();
   std::vector<volume::MountPoint> rows;
   for (const auto& m : mounts) {
     if (m.type == "volume") {
@@ -347,6 +357,7 @@ Result<Container> create(Env& env, std::string name, ContainerConfig config,
       return std::unexpected(inserted.error());
   }
   guard.release();
+  if (volumes_lock.owns_lock()) volumes_lock.unlock();
   spdlog::info("container {} ({}) created from image {}", c.id, c.name, image.id);
   {
     std::lock_guard lock(lifecycle_mutex());

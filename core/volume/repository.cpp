@@ -31,6 +31,11 @@ std::unexpected<Error> no_such_volume(std::string_view name) {
 
 }  // namespace
 
+std::mutex& change_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
 Result<void> VolumeRepository::insert(const Volume& volume) {
   auto conn = store_.lock();
   auto stmt = TRY(conn.prepare(

@@ -1,6 +1,7 @@
 // Volumes as kleened keeps them (Kleene's Volume schema) and their table in the store.
 #pragma once
 
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,12 @@ struct MountUser {  // a container that mounts a volume
 
 // Docker's rule for object names (util/names.hpp): the name is a dataset and a path component.
 bool is_valid_volume_name(std::string_view name);
+
+// Held by every change of volumes: creation and removal (the API's and a container create's
+// failed-create cleanup), and a container create from taking its volumes to inserting its mounts.
+// "Does the row exist / is it mounted" and the dataset work that follows are then never
+// interleaved with another change of the same volume.
+std::mutex& change_mutex();
 
 nlohmann::json to_json(const Volume& volume);
 nlohmann::json to_json(const MountPoint& mount);

@@ -275,9 +275,18 @@ class CrashConsistencyTest : public ImageKleenedTest {
 
   // Compares the host with what the restarted kleened lists, and both with the model.
   void check(int& orphans, int& lost) {
-    auto report = [&](int& counter, const std::string& what) {
+    // A failure quotes what kleened logged about the object (both runs: the log is appended).
+    const std::string log = read_file(daemon.log_file());
+    auto report = [&](int& counter, const std::string& what, const std::string& name) {
       ++counter;
-      ADD_FAILURE() << what;
+      std::string lines;
+      for (std::size_t at = 0; at < log.size();) {
+        const auto end = std::min(log.find('\n', at), log.size());
+        const std::string_view line(log.data() + at, end - at);
+        if (line.find(name) != std::string_view::npos) lines += "\n  " + std::string(line);
+        at = end + 1;
+      }
+      ADD_FAILURE() << what << (lines.empty() ? "\nkleened logged nothing about it" : "") << lines;
     };
     const auto containers = body_of(api("GET", "/containers/list?all=true"));
     const auto images = body_of(api("GET", "/images/list"));
@@ -310,16 +319,17 @@ class CrashConsistencyTest : public ImageKleenedTest {
       }
     }
     for (const auto& d : datasets)
-      if (!rows.contains(d)) report(orphans, "orphan dataset " + d);
+      if (!rows.contains(d)) report(orphans, "orphan dataset " + d, d);
     for (const auto& r : rows)
-      if (!datasets.contains(r)) report(lost, "row without its dataset " + r);
+      if (!datasets.contains(r)) report(lost, "row without its dataset " + r, r);
 
     const auto links = host_links();
     for (const auto& n : networks) {
       listed_networks.insert(n.value("name", ""));
       const auto bridge = n.value("interface", "");
       if (n.value("type", "") == "bridge" && !links.contains(bridge))
-        report(lost, "network " + n.value("name", "") + " has no bridge " + bridge);
+        report(lost, "network " + n.value("name", "") + " has no bridge " + bridge,
+               n.value("name", ""));
     }
 
     const auto keeper_of = keepers();
@@ -330,40 +340,42 @@ class CrashConsistencyTest : public ImageKleenedTest {
     }
     for (const auto& [id, pid] : keeper_of)
       if (ever.contains(id) && !running.contains(id))
-        report(orphans, "keeper " + std::to_string(pid) + " of container " + id +
-                            ", which is not listed as running");
+        report(orphans,
+               "keeper " + std::to_string(pid) + " of container " + id +
+                   ", which is not listed as running",
+               id);
     for (const auto& id : ever) {
       if (!running.contains(id) && fs::exists("/sys/fs/cgroup/pids/kleene/" + id))
-        report(orphans, "cgroup of container " + id + ", which does not run");
+        report(orphans, "cgroup of container " + id + ", which does not run", id);
     }
 
     std::lock_guard lock(model_.mutex);
     for (const auto& [id, known] : model_.containers) {
       const bool listed = rows.contains(root_ + "/container/" + id);
       if ((known == Known::exists || known == Known::running) && !listed)
-        report(lost, "container " + id + " was created and never removed, but is not listed");
+        report(lost, "container " + id + " was created and never removed, but is not listed", id);
       if (known == Known::removed && listed)
-        report(orphans, "container " + id + " was removed, but is listed");
+        report(orphans, "container " + id + " was removed, but is listed", id);
       if (known == Known::running && !running.contains(id))
-        report(lost, "container " + id + " was started and never stopped, but does not run");
+        report(lost, "container " + id + " was started and never stopped, but does not run", id);
     }
     for (const auto& [name, known] : model_.volumes) {
       if (known == Known::exists && !listed_volumes.contains(name))
-        report(lost, "volume " + name + " is not listed");
+        report(lost, "volume " + name + " is not listed", name);
       if (known == Known::removed && listed_volumes.contains(name))
-        report(orphans, "volume " + name + " was removed, but is listed");
+        report(orphans, "volume " + name + " was removed, but is listed", name);
     }
     for (const auto& [name, known] : model_.networks) {
       if (known == Known::exists && !listed_networks.contains(name))
-        report(lost, "network " + name + " is not listed");
+        report(lost, "network " + name + " is not listed", name);
       if (known == Known::removed && listed_networks.contains(name))
-        report(orphans, "network " + name + " was removed, but is listed");
+        report(orphans, "network " + name + " was removed, but is listed", name);
     }
     for (const auto& [name, known] : model_.images) {
       if (known == Known::exists && !listed_images.contains(name))
-        report(lost, "image " + name + " is not listed");
+        report(lost, "image " + name + " is not listed", name);
       if (known == Known::removed && listed_images.contains(name))
-        report(orphans, "image " + name + " was removed, but is listed");
+        report(orphans, "image " + name + " was removed, but is listed", name);
     }
   }
 

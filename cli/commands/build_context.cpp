@@ -1,7 +1,5 @@
 #include "commands/build_context.hpp"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,7 +13,7 @@
 #include <vector>
 
 #include "builder/context.hpp"
-#include "util/shared_library.hpp"
+#include "util/libarchive.hpp"
 #include "util/unique_fd.hpp"
 
 namespace klee {
@@ -26,66 +24,13 @@ using kleene::Result;
 using kleene::UniqueFd;
 
 // libarchive is loaded when a context is packed (an upload to a remote kleened), not at every
-// klee start: with libxml2, ICU and its compressors it is ~0.7 ms of the dynamic loader's work
-// in each command (bench/README.md). The prototypes come from its headers.
-constexpr const char* kLibrary = "libarchive.so.13";
-
-struct Library {
-  decltype(&archive_entry_free) entry_free = nullptr;
-  decltype(&archive_entry_new) entry_new = nullptr;
-  decltype(&archive_entry_set_filetype) entry_set_filetype = nullptr;
-  decltype(&archive_entry_set_gid) entry_set_gid = nullptr;
-  decltype(&archive_entry_set_mtime) entry_set_mtime = nullptr;
-  decltype(&archive_entry_set_pathname) entry_set_pathname = nullptr;
-  decltype(&archive_entry_set_perm) entry_set_perm = nullptr;
-  decltype(&archive_entry_set_size) entry_set_size = nullptr;
-  decltype(&archive_entry_set_symlink) entry_set_symlink = nullptr;
-  decltype(&archive_entry_set_uid) entry_set_uid = nullptr;
-  decltype(&archive_error_string) error_string = nullptr;
-  decltype(&archive_set_error) set_error = nullptr;
-  decltype(&archive_write_close) write_close = nullptr;
-  decltype(&archive_write_data) write_data = nullptr;
-  decltype(&archive_write_free) write_free = nullptr;
-  decltype(&archive_write_header) write_header = nullptr;
-  decltype(&archive_write_new) write_new = nullptr;
-  decltype(&archive_write_open) write_open = nullptr;
-  decltype(&archive_write_set_bytes_in_last_block) write_set_bytes_in_last_block = nullptr;
-  decltype(&archive_write_set_format_pax_restricted) write_set_format_pax_restricted = nullptr;
-};
-
-Result<Library> load_library() {
-  auto shared = TRY(kleene::util::SharedLibrary::open(kLibrary));
-  Library library;
-  shared.bind(library.entry_free, "archive_entry_free");
-  shared.bind(library.entry_new, "archive_entry_new");
-  shared.bind(library.entry_set_filetype, "archive_entry_set_filetype");
-  shared.bind(library.entry_set_gid, "archive_entry_set_gid");
-  shared.bind(library.entry_set_mtime, "archive_entry_set_mtime");
-  shared.bind(library.entry_set_pathname, "archive_entry_set_pathname");
-  shared.bind(library.entry_set_perm, "archive_entry_set_perm");
-  shared.bind(library.entry_set_size, "archive_entry_set_size");
-  shared.bind(library.entry_set_symlink, "archive_entry_set_symlink");
-  shared.bind(library.entry_set_uid, "archive_entry_set_uid");
-  shared.bind(library.error_string, "archive_error_string");
-  shared.bind(library.set_error, "archive_set_error");
-  shared.bind(library.write_close, "archive_write_close");
-  shared.bind(library.write_data, "archive_write_data");
-  shared.bind(library.write_free, "archive_write_free");
-  shared.bind(library.write_header, "archive_write_header");
-  shared.bind(library.write_new, "archive_write_new");
-  shared.bind(library.write_open, "archive_write_open");
-  shared.bind(library.write_set_bytes_in_last_block, "archive_write_set_bytes_in_last_block");
-  shared.bind(library.write_set_format_pax_restricted, "archive_write_set_format_pax_restricted");
-  TRY(shared.check());
-  return library;
-}
-
-const Result<Library>& library() {
-  return kleene::util::load_once<Library, load_library>();
+// klee start (util/libarchive.hpp).
+const Result<kleene::util::LibArchive>& library() {
+  return kleene::util::libarchive();
 }
 
 // The library of a writer that exists: pack_context loaded it.
-const Library& lib() {
+const kleene::util::LibArchive& lib() {
   return *library();
 }
 

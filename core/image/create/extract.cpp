@@ -1,7 +1,5 @@
 #include "image/create/extract.hpp"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -15,14 +13,21 @@
 #include <vector>
 
 #include "image/create/beneath.hpp"
+#include "util/libarchive.hpp"
 
 namespace kleene::image {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// libarchive, loaded on the first extraction (util/libarchive.hpp); extract_archive checks that
+// it loaded before anything here calls it.
+const util::LibArchive& lib() {
+  return *util::libarchive();
+}
+
 struct ArchiveDeleter {
-  void operator()(archive* a) const { archive_read_free(a); }
+  void operator()(archive* a) const { lib().read_free(a); }
 };
 
 // Character devices a container may need and that give no access to host hardware.
@@ -51,24 +56,24 @@ class Extractor {
       : source_(source), root_(root), limits_(limits), callbacks_(callbacks) {}
 
   Result<ExtractStats> run() {
-    reader_.reset(archive_read_new());
+    reader_.reset(lib().read_new());
     if (!reader_) return make_error(ENOMEM, "could not allocate an archive reader");
     archive* a = reader_.get();
     // Only built-in decompressors: never libarchive's fallback to external programs.
-    archive_read_support_filter_none(a);
-    archive_read_support_filter_gzip(a);
-    archive_read_support_filter_bzip2(a);
-    archive_read_support_filter_xz(a);
-    archive_read_support_filter_lzma(a);
-    archive_read_support_filter_zstd(a);
-    archive_read_support_format_tar(a);
-    if (archive_read_open(a, this, nullptr, &Extractor::on_read, nullptr) != ARCHIVE_OK) {
+    lib().read_support_filter_none(a);
+    lib().read_support_filter_gzip(a);
+    lib().read_support_filter_bzip2(a);
+    lib().read_support_filter_xz(a);
+    lib().read_support_filter_lzma(a);
+    lib().read_support_filter_zstd(a);
+    lib().read_support_format_tar(a);
+    if (lib().read_open(a, this, nullptr, &Extractor::on_read, nullptr) != ARCHIVE_OK) {
       return std::unexpected(archive_failure("corrupt archive"));
     }
     last_report_ = Clock::now();
     for (;;) {
       archive_entry* entry = nullptr;
-      const int r = archive_read_next_header(a, &entry);
+      const int r = lib().read_next_header(a, &entry);
       if (r == ARCHIVE_EOF) break;
       if (r < ARCHIVE_WARN) return std::unexpected(archive_failure("corrupt archive"));
       TRY(extract_entry(entry));
@@ -84,13 +89,13 @@ class Extractor {
     auto* self = static_cast<Extractor*>(self_ptr);
     if (auto ratio = self->check_ratio(); !ratio) {
       self->source_error_ = ratio.error();
-      archive_set_error(a, ratio.error().code, "%s", ratio.error().message.c_str());
+      lib().set_error(a, ratio.error().code, "%s", ratio.error().message.c_str());
       return -1;
     }
     auto chunk = self->source_.read();
     if (!chunk) {
       self->source_error_ = chunk.error();
-      archive_set_error(a, chunk.error().code, "%s", chunk.error().message.c_str());
+      lib().set_error(a, chunk.error().code, "%s", chunk.error().message.c_str());
       return -1;
     }
     *buffer = chunk->data();
@@ -100,13 +105,13 @@ class Extractor {
   // A failure of libarchive: the source's own error if the read callback failed.
   Error archive_failure(std::string_view what) {
     if (source_error_) return *source_error_;
-    const char* detail = archive_error_string(reader_.get());
+    const char* detail = lib().error_string(reader_.get());
     return Error{EILSEQ, std::string(what) + ": " + (detail ? detail : "unknown error")};
   }
 
   Result<void> check_ratio() const {
     if (!reader_) return {};
-    const auto unpacked = static_cast<uint64_t>(archive_filter_bytes(reader_.get(), 0));
+    const auto unpacked = static_cast<uint64_t>(lib().filter_bytes(reader_.get(), 0));
     const uint64_t packed = source_.consumed();
     if (unpacked > limits_.ratio_grace && unpacked > packed * limits_.max_ratio) {
       return make_error(
@@ -133,15 +138,15 @@ class Extractor {
   }
 
   Result<void> extract_entry(archive_entry* entry) {
-    const char* raw_name = archive_entry_pathname(entry);
+    const char* raw_name = lib().entry_pathname(entry);
     const std::string path = TRY(normalize_member_path(raw_name ? raw_name : ""));
     if (path.empty()) return {};  // "./": the image root is the dataset's own directory
     if (++stats_.entries > limits_.max_entries) {
       return make_error(
           EFBIG, "archive has more than " + std::to_string(limits_.max_entries) + " members");
     }
-    if (const char* link = archive_entry_hardlink(entry)) return make_hardlink(path, link);
-    switch (archive_entry_filetype(entry)) {
+    if (const char* link = lib().entry_hardlink(entry)) return make_hardlink(path, link);
+    switch (lib().entry_filetype(entry)) {
       case AE_IFREG:
         return make_file(path, entry);
       case AE_IFDIR:
@@ -178,7 +183,7 @@ class Extractor {
   }
 
   Result<void> make_file(const std::string& path, archive_entry* entry) {
-    const auto declared = static_cast<uint64_t>(std::max<la_int64_t>(0, archive_entry_size(entry)));
+    const auto declared = static_cast<uint64_t>(std::max<la_int64_t>(0, lib().entry_size(entry)));
     declared_ += declared;
     if (declared_ > limits_.max_total_size) return size_error();
     auto [parent, name] = TRY(open_parent(root_, path));
@@ -190,7 +195,7 @@ class Extractor {
       const void* data = nullptr;
       size_t size = 0;
       la_int64_t offset = 0;
-      const int r = archive_read_data_block(reader_.get(), &data, &size, &offset);
+      const int r = lib().read_data_block(reader_.get(), &data, &size, &offset);
       if (r == ARCHIVE_EOF) break;
       if (r < ARCHIVE_WARN) return std::unexpected(archive_failure("corrupt archive"));
       TRY(write_all(fd.get(), static_cast<const char*>(data), size, offset, path));
@@ -225,12 +230,12 @@ class Extractor {
 
   // Owner first: chown clears the set-id bits that chmod then restores.
   Result<void> apply_metadata(int fd, archive_entry* entry, const std::string& path) {
-    if (::fchown(fd, static_cast<uid_t>(archive_entry_uid(entry)),
-                 static_cast<gid_t>(archive_entry_gid(entry))) != 0 &&
+    if (::fchown(fd, static_cast<uid_t>(lib().entry_uid(entry)),
+                 static_cast<gid_t>(lib().entry_gid(entry))) != 0 &&
         ::geteuid() == 0) {
       return errno_error("chown '" + path + "'");
     }
-    if (::fchmod(fd, archive_entry_perm(entry) & 07777) != 0) {
+    if (::fchmod(fd, lib().entry_perm(entry) & 07777) != 0) {
       return errno_error("chmod '" + path + "'");
     }
     const timespec times[2] = {mtime(entry), mtime(entry)};
@@ -239,8 +244,7 @@ class Extractor {
   }
 
   static timespec mtime(archive_entry* entry) {
-    return timespec{static_cast<time_t>(archive_entry_mtime(entry)),
-                    archive_entry_mtime_nsec(entry)};
+    return timespec{static_cast<time_t>(lib().entry_mtime(entry)), lib().entry_mtime_nsec(entry)};
   }
 
   Result<void> make_directory(const std::string& path, archive_entry* entry) {
@@ -250,14 +254,14 @@ class Extractor {
     if (!exists && ::mkdirat(parent.get(), name.c_str(), 0700) != 0) {
       return errno_error("mkdir '" + path + "'");
     }
-    dirs_.push_back(DirFixup{path, static_cast<mode_t>(archive_entry_perm(entry) & 07777),
-                             static_cast<uid_t>(archive_entry_uid(entry)),
-                             static_cast<gid_t>(archive_entry_gid(entry)), mtime(entry)});
+    dirs_.push_back(DirFixup{path, static_cast<mode_t>(lib().entry_perm(entry) & 07777),
+                             static_cast<uid_t>(lib().entry_uid(entry)),
+                             static_cast<gid_t>(lib().entry_gid(entry)), mtime(entry)});
     return {};
   }
 
   Result<void> make_symlink(const std::string& path, archive_entry* entry) {
-    const char* target = archive_entry_symlink(entry);
+    const char* target = lib().entry_symlink(entry);
     if (!target || !*target) return make_error(EILSEQ, "symlink '" + path + "' has no target");
     auto [parent, name] = TRY(open_parent(root_, path));
     TRY(clear_slot(parent.get(), name, path, false));
@@ -265,8 +269,8 @@ class Extractor {
     if (::symlinkat(target, parent.get(), name.c_str()) != 0) {
       return errno_error("symlink '" + path + "'");
     }
-    (void)::fchownat(parent.get(), name.c_str(), static_cast<uid_t>(archive_entry_uid(entry)),
-                     static_cast<gid_t>(archive_entry_gid(entry)), AT_SYMLINK_NOFOLLOW);
+    (void)::fchownat(parent.get(), name.c_str(), static_cast<uid_t>(lib().entry_uid(entry)),
+                     static_cast<gid_t>(lib().entry_gid(entry)), AT_SYMLINK_NOFOLLOW);
     const timespec times[2] = {mtime(entry), mtime(entry)};
     (void)::utimensat(parent.get(), name.c_str(), times, AT_SYMLINK_NOFOLLOW);
     return {};
@@ -293,13 +297,13 @@ class Extractor {
   }
 
   Result<void> make_node(const std::string& path, archive_entry* entry) {
-    const auto type = archive_entry_filetype(entry);
-    const dev_t rdev = archive_entry_rdev(entry);
+    const auto type = lib().entry_filetype(entry);
+    const dev_t rdev = lib().entry_rdev(entry);
     mode_t mode = 0;
-    uid_t uid = static_cast<uid_t>(archive_entry_uid(entry));
-    gid_t gid = static_cast<gid_t>(archive_entry_gid(entry));
+    uid_t uid = static_cast<uid_t>(lib().entry_uid(entry));
+    gid_t gid = static_cast<gid_t>(lib().entry_gid(entry));
     if (type == AE_IFIFO) {
-      mode = S_IFIFO | (archive_entry_perm(entry) & 0777);
+      mode = S_IFIFO | (lib().entry_perm(entry) & 0777);
     } else {
       const char* kind = type == AE_IFBLK ? "block device" : "character device";
       if (type != AE_IFCHR || !is_safe_device(rdev) || !limits_.allow_safe_devices ||
@@ -308,7 +312,7 @@ class Extractor {
              ":" + std::to_string(minor(rdev)) + ")");
         return {};
       }
-      mode = S_IFCHR | (archive_entry_perm(entry) & 0666);
+      mode = S_IFCHR | (lib().entry_perm(entry) & 0666);
       uid = 0;
       gid = 0;
     }
@@ -357,6 +361,7 @@ class Extractor {
 
 Result<ExtractStats> extract_archive(ByteSource& source, int root, const ExtractLimits& limits,
                                      const ExtractCallbacks& callbacks) {
+  if (const auto& loaded = util::libarchive(); !loaded) return std::unexpected(loaded.error());
   Extractor extractor(source, root, limits, callbacks);
   return extractor.run();
 }

@@ -16,6 +16,7 @@
 #include "api/container_env.hpp"
 #include "api/context.hpp"
 #include "api/stubs.hpp"
+#include "api/ws_configs.hpp"
 #include "container/exec.hpp"
 #include "container/service.hpp"
 #include "container/utf8.hpp"
@@ -65,24 +66,6 @@ Response stop(ApiContext& context, const Request& request) {
   return Response::json(200, nlohmann::json{{"id", id}});
 }
 
-struct StartConfig {
-  std::string exec_id;
-  bool attach = false;
-  bool start_container = false;
-};
-
-std::optional<std::string> parse_start_config(const nlohmann::json& raw, StartConfig& config) {
-  for (std::string_view key : {"exec_id", "attach", "start_container"})
-    if (!raw.contains(key)) return "Missing field: " + std::string(key);
-  if (!raw["exec_id"].is_string()) return std::string("exec_id: Invalid string");
-  if (!raw["attach"].is_boolean()) return std::string("attach: Invalid boolean");
-  if (!raw["start_container"].is_boolean()) return std::string("start_container: Invalid boolean");
-  config.exec_id = raw["exec_id"].get<std::string>();
-  config.attach = raw["attach"].get<bool>();
-  config.start_container = raw["start_container"].get<bool>();
-  return std::nullopt;
-}
-
 // A client frame while the process runs.
 void handle_input(runtime::Execution& execution, const WsFrame& frame) {
   if (!frame.binary) {
@@ -95,23 +78,10 @@ void handle_input(runtime::Execution& execution, const WsFrame& frame) {
     case '\x00':
       (void)execution.write_stdin(payload);
       break;
-    case '\x01': {
-      // {"rows":R,"cols":C}, each 1..65535; anything else is ignored. (value("rows", -1) threw
-      // type_error for a string, on the input thread, which catches nothing: kleened ended.)
-      const auto size = util::parse_json_bounded(payload);
-      const auto dimension = [&size](const char* key) -> std::optional<unsigned short> {
-        if (!size || !size->is_object()) return std::nullopt;
-        const auto it = size->find(key);
-        if (it == size->end() || !it->is_number_integer()) return std::nullopt;
-        const auto value = it->get<std::int64_t>();
-        if (value <= 0 || value > 0xffff) return std::nullopt;
-        return static_cast<unsigned short>(value);
-      };
-      const auto rows = dimension("rows");
-      const auto cols = dimension("cols");
-      if (rows && cols) (void)execution.resize(*rows, *cols);
+    case '\x01':
+      if (const auto size = parse_resize(payload))
+        (void)execution.resize(size->first, size->second);
       break;
-    }
     case '\x02':
       (void)execution.close_stdin();
       break;
@@ -180,8 +150,8 @@ void stream(WsSession& ws, container::Env& env, const container::Container& c,
 void start(ApiContext& context, WsSession& ws) {
   auto raw = ws.receive_config();
   if (!raw) return;  // closed 1002
-  StartConfig config;
-  if (auto invalid = parse_start_config(*raw, config)) {
+  ExecStartConfig config;
+  if (auto invalid = parse_exec_start(*raw, config)) {
     (void)ws.close_invalid("invalid parameters: " + *invalid);
     return;
   }

@@ -13,6 +13,7 @@
 #include "api/context.hpp"
 #include "api/router.hpp"
 #include "api/websocket.hpp"
+#include "api/ws_configs.hpp"
 #include "config/config.hpp"
 #include "container/networking.hpp"
 #include "container/service.hpp"
@@ -358,85 +359,6 @@ Result<json> engine_call(std::string_view op, const json& request) {
 
 // --- the WebSocket ---
 
-struct BuildRequest {
-  json plugin_request;
-  container::ContainerConfig container_config;
-  std::vector<network::EndPointConfig> networks;
-  bool quiet = false;
-  bool upload = false;  // the context comes in the WebSocket (docs/api.md, images/build)
-};
-
-std::optional<std::string> parse_request(const json& raw, BuildRequest& out) {
-  for (std::string_view key : {"context", "container_config"})
-    if (!raw.contains(key)) return "Missing field: " + std::string(key);
-  if (!raw["context"].is_string()) return std::string("context: Invalid string");
-  auto config = container::parse_config(raw["container_config"]);
-  if (!config) return "container_config" + config.error().pointer + ": " + config.error().message;
-  out.container_config = std::move(*config);
-  auto text = [&](const char* key, const char* fallback) -> std::optional<std::string> {
-    auto it = raw.find(key);
-    if (it == raw.end() || it->is_null()) return std::string(fallback);
-    if (!it->is_string()) return std::nullopt;
-    return it->get<std::string>();
-  };
-  auto flag = [&](const char* key, bool fallback) -> std::optional<bool> {
-    auto it = raw.find(key);
-    if (it == raw.end() || it->is_null()) return fallback;
-    if (!it->is_boolean()) return std::nullopt;
-    return it->get<bool>();
-  };
-  const auto dockerfile = text("dockerfile", "Dockerfile");
-  if (!dockerfile) return std::string("dockerfile: Invalid string");
-  const auto tag = text("tag", "");
-  if (!tag) return std::string("tag: Invalid string");
-  const auto quiet = flag("quiet", false);
-  if (!quiet) return std::string("quiet: Invalid boolean");
-  const auto cleanup = flag("cleanup", true);
-  if (!cleanup) return std::string("cleanup: Invalid boolean");
-  const auto no_cache = flag("no_cache", false);
-  if (!no_cache) return std::string("no_cache: Invalid boolean");
-  const auto upload = flag("context_upload", false);
-  if (!upload) return std::string("context_upload: Invalid boolean");
-  out.upload = *upload;
-  json buildargs = raw.value("buildargs", json::object());
-  if (buildargs.is_null()) buildargs = json::object();
-  if (!buildargs.is_object()) return std::string("buildargs: Invalid object");
-  for (const auto& [key, value] : buildargs.items())
-    if (!value.is_string()) return "buildargs/" + key + ": Invalid string";
-  if (auto it = raw.find("networks"); it != raw.end() && !it->is_null()) {
-    if (!it->is_array()) return std::string("networks: Invalid array");
-    for (std::size_t i = 0; i < it->size(); ++i) {
-      auto endpoint = network::parse_endpoint_config((*it)[i]);
-      if (!endpoint) {
-        return "networks/" + std::to_string(i) + endpoint.error().pointer + ": " +
-               endpoint.error().message;
-      }
-      out.networks.push_back(std::move(*endpoint));
-    }
-  }
-  std::string name, nametag_tag;
-  if (!tag->empty()) {
-    auto nametag = image::parse_nametag(*tag);
-    if (!nametag) return "tag: " + nametag.error().message;
-    std::tie(name, nametag_tag) = *nametag;
-  }
-  out.quiet = *quiet;
-  out.plugin_request = json{
-      {"context", raw["context"]},
-      {"dockerfile", *dockerfile},
-      {"name", name},
-      {"tag", nametag_tag},
-      {"quiet", *quiet},
-      {"cleanup", *cleanup},
-      {"no_cache", *no_cache},
-      {"buildargs", buildargs},
-      {"from", out.container_config.image.value_or("")},
-      {"user", out.container_config.user.value_or("")},
-      {"env", out.container_config.env.value_or(std::vector<std::string>{})},
-  };
-  return std::nullopt;
-}
-
 plugin::LoadedPlugin* builder_plugin(const ApiContext& context) {
   if (context.plugins == nullptr) return nullptr;
   for (const auto& info : context.plugins->list()) {
@@ -467,7 +389,7 @@ void build(ApiContext& context, WsSession& ws) {
   auto raw = ws.receive_config();
   if (!raw) return;  // closed 1002
   BuildRequest request;
-  if (auto invalid = parse_request(*raw, request)) {
+  if (auto invalid = parse_build_request(*raw, request)) {
     (void)ws.close_invalid("invalid parameters: " + *invalid);
     return;
   }

@@ -1,10 +1,10 @@
 // Fuzzes the first frame of kleened's WebSocket endpoints (core/api/websocket.hpp): the config
 // frame read by WsSession::receive_config over an in-memory transport (fake_ws.hpp), then the
-// parsers its handlers call on it that are callable outside the handlers: ImageCreateConfig
-// (image::parse_create_config, /images/create) and the parts of ImageBuildConfig that
-// /images/build checks with public functions (container_config: container::parse_config,
-// networks: network::parse_endpoint_config, tag: image::parse_nametag). Also the close reasons
-// and messages the server writes back (websocket_message).
+// parser of the endpoint it picks: ImageCreateConfig (image::parse_create_config,
+// /images/create), ImageBuildConfig (api::parse_build_request, /images/build) or ExecStartConfig
+// (api::parse_exec_start, /exec/start, whose frame bytes also go to api::parse_resize as an
+// exec's resize frame). Also the close reasons and messages the server writes back
+// (websocket_message).
 //
 // Input: byte 0 picks the transport's answer to the first read (bits 0-1: a text frame, a
 // binary frame, the client closing, a timeout) and the endpoint (bits 2-3: images/create,
@@ -17,6 +17,11 @@
 //     closes nothing, and an error is returned;
 //   - parse_create_config accepts only the four methods, with the url or dataset each needs and
 //     a valid nametag; its errors are EINVAL;
+//   - parse_build_request accepts a string context (passed on as is), a container_config that
+//     parse_config accepts, one endpoint per network and string build args; a refusal has a
+//     reason;
+//   - parse_exec_start accepts exactly a string exec_id and boolean attach and start_container;
+//   - parse_resize gives a size exactly for integer rows and cols in 1..65535;
 //   - websocket_message is always one JSON object of three strings, within the limit when the
 //     limit leaves room for its fixed part; a cut message/data is a prefix of the uncut one, the
 //     data is cut only when it alone does not fit, and what fits is not cut.
@@ -30,12 +35,14 @@
 #include <nlohmann/json.hpp>
 
 #include "api/websocket.hpp"
+#include "api/ws_configs.hpp"
 #include "container/container.hpp"
 #include "fake_ws.hpp"
 #include "fuzz_check.hpp"
 #include "image/create/create_config.hpp"
 #include "image/image.hpp"
 #include "network/config.hpp"
+#include "util/json_body.hpp"
 
 namespace api = kleene::api;
 using kleene::fuzz::FakeWs;
@@ -77,25 +84,70 @@ void check_create_config(const nlohmann::json& config) {
                     parsed->tag);
 }
 
-// The checks of /images/build that are public functions (parse_request itself is internal to
-// core/api/image_build.cpp).
+// ImageBuildConfig (/images/build) as the endpoint parses it: accepted, the builder is asked
+// for the context given, and each part was accepted by its own parser.
 void check_build_config(const nlohmann::json& config) {
-  if (const auto it = config.find("container_config"); it != config.end()) {
-    auto parsed = kleene::container::parse_config(*it);
-    if (!parsed) KLEENE_FUZZ_CHECK(parsed.error().pointer.starts_with('/'), parsed.error().pointer);
+  api::BuildRequest request;
+  if (auto invalid = api::parse_build_request(config, request)) {
+    KLEENE_FUZZ_CHECK(!invalid->empty(), "an empty reason");
+    return;
   }
-  if (const auto it = config.find("networks"); it != config.end() && it->is_array()) {
-    for (const auto& item : *it) {
-      auto endpoint = kleene::network::parse_endpoint_config(item);
-      if (!endpoint)
-        KLEENE_FUZZ_CHECK(endpoint.error().pointer.starts_with('/'), endpoint.error().pointer);
-    }
+  KLEENE_FUZZ_CHECK(
+      config["context"].is_string() && request.plugin_request["context"] == config["context"],
+      config.dump());
+  KLEENE_FUZZ_CHECK(kleene::container::parse_config(config["container_config"]).has_value(),
+                    config.dump());
+  const auto networks = config.find("networks");
+  KLEENE_FUZZ_CHECK(request.networks.size() ==
+                        (networks == config.end() || networks->is_null() ? 0 : networks->size()),
+                    config.dump());
+  for (const auto& [key, value] : request.plugin_request["buildargs"].items())
+    KLEENE_FUZZ_CHECK(value.is_string(), key);
+  const auto tag = config.find("tag");
+  if (tag != config.end() && tag->is_string() && !tag->get<std::string>().empty())
+    KLEENE_FUZZ_CHECK(kleene::image::parse_nametag(tag->get<std::string>()).has_value(),
+                      tag->dump());
+}
+
+// ExecStartConfig (/exec/start): accepted exactly when the three fields have their types.
+void check_exec_start(const nlohmann::json& config) {
+  api::ExecStartConfig parsed;
+  const auto invalid = api::parse_exec_start(config, parsed);
+  const auto typed = [&](const char* key, bool string) {
+    const auto it = config.find(key);
+    return it != config.end() && (string ? it->is_string() : it->is_boolean());
+  };
+  const bool valid =
+      typed("exec_id", true) && typed("attach", false) && typed("start_container", false);
+  KLEENE_FUZZ_CHECK(valid == !invalid, config.dump());
+  if (valid) {
+    KLEENE_FUZZ_CHECK(parsed.exec_id == config["exec_id"].get<std::string>() &&
+                          parsed.attach == config["attach"].get<bool>() &&
+                          parsed.start_container == config["start_container"].get<bool>(),
+                      config.dump());
   }
-  if (const auto it = config.find("tag"); it != config.end() && it->is_string())
-    (void)kleene::image::parse_nametag(it->get<std::string>());
+}
+
+// An exec's resize frame payload: a size only for {"rows":R,"cols":C} with both integers in
+// 1..65535, and then exactly those.
+void check_resize(std::string_view payload) {
+  const auto size = api::parse_resize(payload);
+  const auto json = kleene::util::parse_json_bounded(payload);
+  const auto dimension = [&](const char* key) -> long long {
+    if (!json || !json->is_object()) return -1;
+    const auto it = json->find(key);
+    if (it == json->end() || !it->is_number_integer()) return -1;
+    const auto value = it->get<long long>();
+    return value >= 1 && value <= 65535 ? value : -1;
+  };
+  const long long rows = dimension("rows"), cols = dimension("cols");
+  KLEENE_FUZZ_CHECK(size.has_value() == (rows > 0 && cols > 0), std::string(payload));
+  if (size) KLEENE_FUZZ_CHECK(size->first == rows && size->second == cols, std::string(payload));
 }
 
 void check_frame(std::uint8_t selector, std::string_view frame) {
+  const int endpoint = (selector >> 2) & 3;
+  if (endpoint == 2) check_resize(frame);
   FakeWs ws;
   const int transport = selector & 3;
   if (transport == 0 || transport == 1)
@@ -123,10 +175,12 @@ void check_frame(std::uint8_t selector, std::string_view frame) {
     return;
   }
   KLEENE_FUZZ_CHECK(config && *config == json && !ws.close_code(), std::string(frame));
-  if (((selector >> 2) & 3) == 0)
+  if (endpoint == 0)
     check_create_config(*config);
-  else
+  else if (endpoint == 1)
     check_build_config(*config);
+  else
+    check_exec_start(*config);
 }
 
 void check_message(FuzzedDataProvider& in) {

@@ -19,13 +19,6 @@ namespace {
 using image::Image;
 using image::ImageRepository;
 
-// Removals (rm, prune) run one at a time, so the dependency check and the removal it allows
-// are never interleaved with another removal of the same images.
-std::mutex& removal_mutex() {
-  static std::mutex mutex;
-  return mutex;
-}
-
 // Kleene's messages for an unknown image.
 std::string no_such_image(std::string_view ident) {
   return "Error: No such image: " + std::string(ident) + "\n";
@@ -153,7 +146,7 @@ Response remove(ApiContext& context, const Request& request) {
   auto ref = image::parse_reference(ident);
   if (!ref || !ref->snapshot.empty()) return Response::message(404, no_such_image(ident));
 
-  std::lock_guard lock(removal_mutex());
+  std::unique_lock lock(image::removal_mutex());
   auto found = find_image(repo, *ref);
   if (!found) return lookup_failure(found.error(), no_such_image(ident));
   if (auto unused = check_unused(repo, *found); !unused) {
@@ -193,7 +186,7 @@ Response prune(ApiContext& context, const Request& request) {
   const auto all = boolean_param(*all_param);
   if (!all) return Response::invalid("/all", "Invalid boolean. Got: string");
 
-  std::lock_guard lock(removal_mutex());
+  std::unique_lock lock(image::removal_mutex());
   ImageRepository repo(*context.store);
   auto pruned = prune_images(**storage, repo, *all);
   if (!pruned) return Response::message(500, pruned.error().message);

@@ -289,6 +289,9 @@ Result<Container> create(Env& env, std::string name, ContainerConfig config,
   if (!config.image || config.image->empty())
     return make_error(EINVAL, "an image is required to create a container");
   const std::string ident = *config.image;
+  // Until the row is written no image removal runs (image::removal_mutex(); taken before the
+  // volumes' lock, here and in the guard).
+  std::shared_lock image_lock(image::removal_mutex());
   const auto image = TRY(find_image(env, ident));
   const auto ref = TRY(image::parse_reference(ident));
   (void)TRY(parse_params(config.jail_param.value_or(std::vector<std::string>{})));
@@ -358,6 +361,7 @@ Result<Container> create(Env& env, std::string name, ContainerConfig config,
   }
   guard.release();
   if (volumes_lock.owns_lock()) volumes_lock.unlock();
+  image_lock.unlock();
   spdlog::info("container {} ({}) created from image {}", c.id, c.name, image.id);
   {
     std::lock_guard lock(lifecycle_mutex());

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -95,5 +96,12 @@ class ImageRepository {
  private:
   store::Store& store_;
 };
+
+// Image removals (rm, prune) hold it exclusively, so the dependency check and the removal it
+// allows are never interleaved with another removal; a container create holds it shared from
+// finding its image to writing its row, so a removal either sees the container (409) or comes
+// before the image is found. Without it a removal between the clone and the row failed with
+// zfs's "dependent clones" (500).
+std::shared_mutex& removal_mutex();
 
 }  // namespace kleene::image

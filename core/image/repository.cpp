@@ -8,6 +8,11 @@
 
 namespace kleene::image {
 
+std::shared_mutex& removal_mutex() {
+  static std::shared_mutex mutex;
+  return mutex;
+}
+
 namespace {
 
 constexpr std::string_view kColumns =

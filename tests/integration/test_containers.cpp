@@ -258,6 +258,42 @@ TEST_F(ContainersApiTest, VolumeRemovalRacingACreateThatMountsItLosesNothing) {
   std::cout << "volume removals refused as mounted: " << refused << " of 12" << std::endl;
 }
 
+// An image removal racing a create from that image: either the removal comes first (200, and
+// the create finds no image) or it sees the container (409). Between the clone and the row it
+// failed with zfs's "filesystem has dependent clones" (500).
+TEST_F(ContainersApiTest, ImageRemovalRacingACreateFromItIsRefusedOrFirst) {
+  int refused = 0;
+  for (int round = 0; round < 8; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    auto made = WsClient::run(daemon.socket_path(), "/images/create",
+                              json{{"method", "fetch"},
+                                   {"url", "file://" + busybox_tarball()},
+                                   {"tag", "klracei:" + std::to_string(round)}}
+                                  .dump());
+    ASSERT_EQ(made.close_code, 1000) << made.close_reason;
+    const std::string image = json::parse(made.close_reason)["data"];
+    HttpResponse created;
+    std::thread creator([&] {
+      created = api("POST", "/containers/create?name=klracei" + std::to_string(round),
+                    json{{"image", image}}.dump());
+    });
+    const auto removed = api("DELETE", "/images/" + image);
+    creator.join();
+    EXPECT_TRUE(removed.status == 200 || removed.status == 409) << removed.body;
+    if (created.status == 201) {
+      EXPECT_EQ(removed.status, 409) << "a container was created from a removed image";
+      EXPECT_EQ(api("DELETE", "/containers/" + body_of(created).value("id", "")).status, 200);
+    } else {
+      EXPECT_EQ(created.status, 404) << created.body;
+    }
+    if (removed.status == 409) {
+      ++refused;
+      EXPECT_EQ(api("DELETE", "/images/" + image).status, 200);
+    }
+  }
+  std::cout << "image removals refused as used: " << refused << " of 8" << std::endl;
+}
+
 TEST_F(ContainersApiTest, ExecErrors) {
   auto r = api("POST", "/exec/create", json{{"container_id", "nope"}}.dump());
   EXPECT_EQ(r.status, 404);

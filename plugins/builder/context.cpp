@@ -220,7 +220,6 @@ Result<bool> is_directory(int context_fd, const std::string& path, Expansion& ex
   return S_ISDIR(st.st_mode);
 }
 
-// Expand parts[i:] below `prefix` (a clean context-relative path).
 // Whether `path` is ignored, failing the instruction once the rules' matching budget is spent.
 Result<bool> ignored_in_budget(const IgnoreRules& ignore, std::string_view path,
                                std::string_view instruction) {
@@ -230,6 +229,7 @@ Result<bool> ignored_in_budget(const IgnoreRules& ignore, std::string_view path,
   return ignored;
 }
 
+// Expand parts[i:] below `prefix` (a clean context-relative path).
 Result<void> expand(const std::vector<std::string>& parts, std::size_t i, const std::string& prefix,
                     Expansion& ex) {
   // Symlinks inside the context may loop (d/a -> .): `d/*/*/.../*` then reaches 2^stars paths.

@@ -24,15 +24,8 @@ using kleene::Result;
 using kleene::UniqueFd;
 
 // libarchive is loaded when a context is packed (an upload to a remote kleened), not at every
-// klee start (util/libarchive.hpp).
-const Result<kleene::util::LibArchive>& library() {
-  return kleene::util::libarchive();
-}
-
-// The library of a writer that exists: pack_context loaded it.
-const kleene::util::LibArchive& lib() {
-  return *library();
-}
+// klee start (util/libarchive.hpp); everything below pack_context, which loads it, uses it.
+constexpr auto lib = &kleene::util::loaded_libarchive;
 
 struct EntryDeleter {
   void operator()(archive_entry* entry) const { lib().entry_free(entry); }
@@ -266,7 +259,8 @@ Result<std::uint64_t> pack_context(const std::string& dir, const std::string& do
   if (!root) return kleene::errno_error("could not open the build context " + dir);
   auto ignore = kleene::builder::load_dockerignore(root.get());
   if (!ignore) return std::unexpected(ignore.error());
-  if (const auto& loaded = library(); !loaded) return std::unexpected(loaded.error());
+  if (const auto& loaded = kleene::util::libarchive(); !loaded)
+    return std::unexpected(loaded.error());
   TarWriter tar(sink);
   TRY(tar.open());
   Packer packer(tar, *ignore, context_relative(dockerfile));

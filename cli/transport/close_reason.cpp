@@ -27,9 +27,7 @@ WsMessage parse_ws_message(std::string_view text) {
 }
 
 bool is_ws_message(std::string_view text, std::string_view msg_type) {
-  auto parsed = kleene::util::parse_json_bounded(text);
-  return parsed && parsed->is_object() && parsed->contains("msg_type") &&
-         field(*parsed, "msg_type") == msg_type;
+  return !msg_type.empty() && parse_ws_message(text).msg_type == msg_type;
 }
 
 }  // namespace klee

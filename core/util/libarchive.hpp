@@ -81,4 +81,9 @@ inline const Result<LibArchive>& libarchive() {
   return load_once<LibArchive, load_libarchive>();
 }
 
+// The functions once libarchive() has succeeded: for code below a caller that checked it.
+inline const LibArchive& loaded_libarchive() {
+  return *libarchive();
+}
+
 }  // namespace kleene::util

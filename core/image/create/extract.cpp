@@ -22,9 +22,7 @@ using Clock = std::chrono::steady_clock;
 
 // libarchive, loaded on the first extraction (util/libarchive.hpp); extract_archive checks that
 // it loaded before anything here calls it.
-const util::LibArchive& lib() {
-  return *util::libarchive();
-}
+constexpr auto lib = &util::loaded_libarchive;
 
 struct ArchiveDeleter {
   void operator()(archive* a) const { lib().read_free(a); }

@@ -1,6 +1,9 @@
 #include "api/image_build.hpp"
 
+#include <sys/stat.h>
+
 #include <atomic>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <set>
@@ -18,6 +21,7 @@
 #include "container/networking.hpp"
 #include "container/service.hpp"
 #include "container/utf8.hpp"
+#include "image/create/extract.hpp"
 #include "image/image.hpp"
 #include "network/config.hpp"
 #include "plugin/registry.hpp"
@@ -274,6 +278,35 @@ Result<json> op_image_root(Build& build, const json& request) {
 }
 
 // The container's dataset becomes the image's (with the build's snapshots), its row goes.
+// A descriptor of kleened's own process (plugins run inside it), named by a request field.
+Result<int> fd_field(const json& request, const char* key, mode_t type) {
+  auto it = request.find(key);
+  if (it == request.end() || !it->is_number_integer() || it->get<int64_t>() < 0 ||
+      it->get<int64_t>() > std::numeric_limits<int>::max())
+    return make_error(EINVAL, std::string("missing descriptor field '") + key + "'");
+  const int fd = it->get<int>();
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || (st.st_mode & S_IFMT) != type)
+    return make_error(EINVAL, std::string("'") + key + "' is not an open " +
+                                  (type == S_IFREG ? "regular file" : "directory"));
+  return fd;
+}
+
+// ADD of a local archive: unpacked by kleened's extract helper (a confined child), with the
+// image rules and no device nodes.
+Result<json> op_unpack(Build& build, const json& request) {
+  TRY(check_live(build));
+  const int archive = TRY(fd_field(request, "archive_fd", S_IFREG));
+  const int root = TRY(fd_field(request, "root_fd", S_IFDIR));
+  auto stats = image::unpack_added_archive(archive, root);
+  if (!stats) {
+    Error error = stats.error();
+    if (error.code == ENOTSUP) error.code = EIO;  // ENOTSUP means "no such operation" here
+    return std::unexpected(error);
+  }
+  return json{{"entries", stats->entries}, {"bytes", stats->bytes}, {"skipped", stats->skipped}};
+}
+
 Result<json> op_commit(Build& build, const json& request) {
   TRY(check_live(build));
   auto& env = *build.env;
@@ -341,6 +374,7 @@ const std::map<std::string, Op, std::less<>>& operations() {
       {"commit", &op_commit},
       {"container_remove", &op_container_remove},
       {"image_root", &op_image_root},
+      {"unpack", &op_unpack},
   };
   return ops;
 }

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -14,6 +15,7 @@
 #include "daemon/daemon.hpp"
 #include "daemon/detach.hpp"
 #include "daemon/init_command.hpp"
+#include "image/create/extract.hpp"
 
 #ifndef KLEENE_VERSION
 #define KLEENE_VERSION "0.0.0"
@@ -53,6 +55,9 @@ int fail(Notifier& notifier, const std::string& message, int code) {
 }  // namespace
 
 int main(int argc, char* argv[]) {
+  // kleened re-executed as its own archive extractor (image/create/extract.hpp).
+  if (argc > 1 && std::string_view(argv[1]) == "extract-archive")
+    return kleene::image::run_extract_helper(argc, argv);
   // At most two malloc arenas instead of glibc's eight per core: kleened's threads mostly wait
   // on processes, pipes and sockets, and every arena keeps free memory of its own.
   ::mallopt(M_ARENA_MAX, 2);
@@ -84,6 +89,9 @@ int main(int argc, char* argv[]) {
     notifier.detach_pipe = std::move(*pipe);
   }
 
+  // Archives are unpacked by a child: this binary again (/proc/self/exe stays this file even
+  // when an upgrade replaces it on disk), confined, so libarchive never loads in the daemon.
+  kleene::image::set_extract_helper("/proc/self/exe");
   kleene::daemon::DaemonOptions options;
   options.log_to_stderr = !line->daemonize;
   auto daemon = kleene::daemon::Daemon::start(std::move(*config), options);

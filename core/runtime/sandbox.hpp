@@ -8,6 +8,8 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,6 +61,11 @@ std::vector<std::string> final_env(const std::vector<std::string>& env, const Cr
 // seccomp allow-list for params, chdir(workdir), execvpe. Returns only on failure, with the
 // error (e.g. "exec /bin/x: No such file or directory", code ENOENT -> exit 127, EACCES -> 126).
 Error exec_process(const ProcessSpec& process, const Credentials& who, const JailParams& params);
+
+// For kleened's own helpers (the archive extractor, image/create/extract.hpp): keep only the
+// capabilities in `mask` (a bit per CAP_* number) in the bounding, permitted and effective sets
+// (inheritable and ambient empty), then set no_new_privs.
+Result<void> keep_only_capabilities(std::uint64_t mask);
 
 // The capability allow-list as names (CAP_CHOWN, ...), for docs and tests.
 std::vector<std::string> default_capabilities();

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <array>
 
+#include "util/spawn.hpp"
 #include "util/unique_fd.hpp"
 
 namespace kleene {
@@ -25,20 +26,11 @@ struct Pipe {
   UniqueFd write;
 };
 
-// Keep pipe ends above 2 so the child's dup2 onto 0/1/2 can never clobber another of them
-// (possible when the daemon runs with a standard stream closed).
-Result<UniqueFd> above_stdio(UniqueFd fd) {
-  if (fd.get() > 2) return fd;
-  const int moved = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 3);
-  if (moved < 0) return errno_error("fcntl(F_DUPFD_CLOEXEC)");
-  return UniqueFd(moved);
-}
-
 Result<Pipe> make_pipe() {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return errno_error("pipe2");
   UniqueFd r(fds[0]), w(fds[1]);
-  return Pipe{TRY(above_stdio(std::move(r))), TRY(above_stdio(std::move(w)))};
+  return Pipe{TRY(util::fd_above(std::move(r), 2)), TRY(util::fd_above(std::move(w), 2))};
 }
 
 Result<void> set_nonblocking(int fd) {
@@ -48,22 +40,6 @@ Result<void> set_nonblocking(int fd) {
   }
   return {};
 }
-
-// posix_spawn's C-style attribute objects, destroyed on every path.
-struct SpawnSetup {
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  SpawnSetup() {
-    ::posix_spawn_file_actions_init(&actions);
-    ::posix_spawnattr_init(&attr);
-  }
-  ~SpawnSetup() {
-    ::posix_spawnattr_destroy(&attr);
-    ::posix_spawn_file_actions_destroy(&actions);
-  }
-  SpawnSetup(const SpawnSetup&) = delete;
-  SpawnSetup& operator=(const SpawnSetup&) = delete;
-};
 
 // Block SIGPIPE in this thread while writing to the child's stdin: a child that exits without
 // reading must give us EPIPE, not kill the daemon. A SIGPIPE raised meanwhile is thread-directed
@@ -98,46 +74,7 @@ class SigpipeGuard {
   bool already_pending_ = false;
 };
 
-int decode_status(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 255;
-}
-
-// The child, until reaped: killed (with its process group) if we leave early.
-class Child {
- public:
-  explicit Child(pid_t pid) : pid_(pid) {}
-  ~Child() {
-    if (pid_ > 0) {
-      kill_group();
-      (void)wait();
-    }
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  [[nodiscard]] pid_t pid() const { return pid_; }
-  void kill_group() const {
-    ::kill(-pid_, SIGKILL);  // the child leads its own group (POSIX_SPAWN_SETPGROUP)
-    ::kill(pid_, SIGKILL);
-  }
-  Result<int> wait() {
-    int status = 0;
-    for (;;) {
-      const pid_t r = ::waitpid(pid_, &status, 0);
-      if (r == pid_) break;
-      if (r < 0 && errno == EINTR) continue;
-      pid_ = -1;
-      return errno_error("waitpid");
-    }
-    pid_ = -1;
-    return decode_status(status);
-  }
-
- private:
-  pid_t pid_;
-};
+using Child = util::SpawnedChild;
 
 Result<pid_t> spawn(const ProcessSpec& spec, const Pipe& in, const Pipe& out, const Pipe& err) {
   std::vector<char*> argv;
@@ -151,22 +88,12 @@ Result<pid_t> spawn(const ProcessSpec& spec, const Pipe& in, const Pipe& out, co
   }
   envp.push_back(nullptr);
 
-  SpawnSetup setup;
+  util::SpawnSetup setup;
   int rc = ::posix_spawn_file_actions_adddup2(&setup.actions, in.read.get(), 0);
   if (rc == 0) rc = ::posix_spawn_file_actions_adddup2(&setup.actions, out.write.get(), 1);
   if (rc == 0) rc = ::posix_spawn_file_actions_adddup2(&setup.actions, err.write.get(), 2);
   // O_CLOEXEC covers our own fds; this also closes anything a library opened without it.
   if (rc == 0) rc = ::posix_spawn_file_actions_addclosefrom_np(&setup.actions, 3);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  if (rc == 0) rc = ::posix_spawnattr_setsigmask(&setup.attr, &none);
-  if (rc == 0) rc = ::posix_spawnattr_setsigdefault(&setup.attr, &all);
-  if (rc == 0) rc = ::posix_spawnattr_setpgroup(&setup.attr, 0);
-  if (rc == 0) {
-    rc = ::posix_spawnattr_setflags(
-        &setup.attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-  }
   if (rc != 0) {
     errno = rc;
     return errno_error("posix_spawn setup");

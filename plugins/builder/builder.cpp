@@ -13,7 +13,16 @@ class ImageBuilder final : public kleene::sdk::Builder {
   nlohmann::json build(const nlohmann::json& request) override {
     const auto& h = host();
     return kleene::builder::run_build(
-        [&h](const std::string& op, nlohmann::json body) { return h.engine(op, body); }, request);
+        [&h](const std::string& op, nlohmann::json body) {
+          try {
+            return h.engine(op, body);
+          } catch (const kleene::sdk::Error& e) {
+            if (e.status() == KLEENE_E_UNSUPPORTED)
+              throw kleene::builder::EngineUnsupported(e.what());
+            throw;
+          }
+        },
+        request);
   }
 };
 

@@ -1,23 +1,19 @@
 #include "builder/digest.hpp"
 
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 
 #include <cstdio>
 
 namespace kleene::builder {
 
-void FieldDigest::Free::operator()(evp_md_ctx_st* ctx) const {
-  EVP_MD_CTX_free(ctx);
-}
-
-FieldDigest::FieldDigest() : ctx_(EVP_MD_CTX_new()) {
-  ok_ = ctx_ && EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) == 1;
+FieldDigest::FieldDigest() : ctx_(std::make_unique<sha256_ctx>()) {
+  sha256_init(ctx_.get());
 }
 
 FieldDigest::~FieldDigest() = default;
 
 void FieldDigest::bytes(const void* data, std::size_t size) {
-  ok_ = ok_ && EVP_DigestUpdate(ctx_.get(), data, size) == 1;
+  sha256_update(ctx_.get(), size, static_cast<const uint8_t*>(data));
 }
 
 void FieldDigest::number(std::uint64_t value) {
@@ -41,15 +37,12 @@ void FieldDigest::list(const std::vector<std::string>& items) {
 }
 
 Result<std::string> FieldDigest::finish() {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (!ok_ || EVP_DigestFinal_ex(ctx_.get(), md, &len) != 1) {
-    return make_error(EIO, "sha256 failed");
-  }
+  uint8_t md[SHA256_DIGEST_SIZE];
+  sha256_digest(ctx_.get(), sizeof md, md);
   std::string out = "sha256:";
   char hex[3];
-  for (unsigned int i = 0; i < len; ++i) {
-    std::snprintf(hex, sizeof hex, "%02x", md[i]);
+  for (const uint8_t byte : md) {
+    std::snprintf(hex, sizeof hex, "%02x", byte);
     out += hex;
   }
   return out;

@@ -414,6 +414,22 @@ TEST_F(ImageBuildTest, AddUnpacksLocalArchivesAndRefusesUrls) {
   r = build({"--rm"});
   EXPECT_EQ(r.exit_code, 1) << describe(r);
   EXPECT_NE(r.out.find("only local files and archives"), std::string::npos) << describe(r);
+
+  // A member leading out of the destination fails the step, as in image creation.
+  ASSERT_EQ(run_command({"/bin/tar", "-C", (context_ / "payload").string(), "-P", "-cf",
+                         (context_ / "evil.tar").string(), "../plain.txt"},
+                        test_environment())
+                .exit_code,
+            0);
+  write("Dockerfile", "FROM base\nADD evil.tar /opt/\n");
+  r = build({"--rm"});
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_NE(r.out.find("ADD failed: evil.tar: "), std::string::npos) << describe(r);
+  // kleened unpacked both archives in its extract helper: libarchive never loaded into it.
+  std::ifstream maps("/proc/" + std::to_string(daemon.pid()) + "/maps");
+  const std::string mapped((std::istreambuf_iterator<char>(maps)), {});
+  ASSERT_FALSE(mapped.empty());
+  EXPECT_EQ(mapped.find("libarchive"), std::string::npos);
 }
 
 TEST_F(ImageBuildTest, TheBuildContainerTakesNetworkDriverAndJailParameters) {

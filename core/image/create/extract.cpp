@@ -357,8 +357,8 @@ class Extractor {
 
 }  // namespace
 
-Result<ExtractStats> extract_archive(ByteSource& source, int root, const ExtractLimits& limits,
-                                     const ExtractCallbacks& callbacks) {
+Result<ExtractStats> extract_here(ByteSource& source, int root, const ExtractLimits& limits,
+                                  const ExtractCallbacks& callbacks) {
   if (const auto& loaded = util::libarchive(); !loaded) return std::unexpected(loaded.error());
   Extractor extractor(source, root, limits, callbacks);
   return extractor.run();

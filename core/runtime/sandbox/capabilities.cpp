@@ -81,4 +81,11 @@ Result<void> set_capabilities(std::uint64_t mask) {
   return {};
 }
 
+Result<void> keep_only_capabilities(std::uint64_t mask) {
+  TRY(drop_bounding_set(mask));
+  TRY(set_capabilities(mask));
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return errno_error("set no_new_privs");
+  return {};
+}
+
 }  // namespace kleene::runtime::sandbox

@@ -1,6 +1,7 @@
 // The build context: globs, .dockerignore, COPY resolution and its errors, copying into a
 // root without leaving it, and the content digest. Data on a tmpfs under /dev/shm.
 #include "builder/context.hpp"
+#include "builder/digest.hpp"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -693,6 +694,25 @@ TEST_F(ContextTest, DigestOfAKnownTreeIsFixed) {
   ASSERT_EQ(::chmod(ctx("d/sub").c_str(), 0750), 0);
   EXPECT_EQ(digest({"d"}),
             "sha256:ab66e8c21703d5330ae8acf7d223aac18c0806722b08ca3a0f5bc2670c5170ec");
+}
+
+// SHA-256 known answers (FIPS 180-2), and the field framing: lengths as 8 little-endian bytes.
+TEST(FieldDigest, IsSha256OverLengthPrefixedFields) {
+  FieldDigest empty;
+  EXPECT_EQ(*empty.finish(),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  FieldDigest abc;
+  abc.bytes("abc", 3);
+  EXPECT_EQ(*abc.finish(),
+            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  FieldDigest framed, by_hand;
+  framed.field("abc");
+  by_hand.bytes("\x03\0\0\0\0\0\0\0abc", 11);
+  EXPECT_EQ(*framed.finish(), *by_hand.finish());
+  FieldDigest ab_c, a_bc;
+  ab_c.list({"ab", "c"});
+  a_bc.list({"a", "bc"});
+  EXPECT_NE(*ab_c.finish(), *a_bc.finish());
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -64,6 +65,11 @@ class FakeEngine {
       live.erase(request.at("container").get<std::string>());
       return json::object();
     }
+    if (op == "unpack") {
+      if (unpack == "unsupported") throw EngineUnsupported("unknown engine operation 'unpack'");
+      if (unpack == "fail") throw std::runtime_error("boom");
+      return json{{"entries", 1}};
+    }
     throw std::runtime_error("unknown op " + op);
   }
 
@@ -85,6 +91,7 @@ class FakeEngine {
   std::map<std::string, json> cache;
   std::string output;
   std::string fail_on;
+  std::string unpack = "unsupported";  // or "done", "fail"
   int exit_code = 0;
 
  private:
@@ -147,6 +154,39 @@ TEST_F(ExecutorTest, ABuildCommitsItsContainerAndCopiesIntoItsRoot) {
   EXPECT_TRUE(e.live.empty());
   EXPECT_NE(e.output.find("Step 2/5 : RUN make\n--> Snapshot created: @s1\n"), std::string::npos)
       << e.output;
+}
+
+// ADD's archives go to the engine (kleened unpacks them in its confined helper); an engine
+// without `unpack` leaves them to the executor, with the same rules.
+TEST_F(ExecutorTest, AddHandsArchivesToTheEngineOrUnpacksThemItself) {
+  write("Dockerfile", "FROM base\nADD payload.tar /opt/\n");
+  write("src/inner/file.txt", "unpacked\n");
+  const std::string tar = "/bin/tar -C '" + (dir_ / "ctx" / "src").string() + "' -cf '" +
+                          (dir_ / "ctx" / "payload.tar").string() + "' inner";
+  ASSERT_EQ(std::system(tar.c_str()), 0);
+
+  auto e = engine();
+  auto result = build(e, {{"no_cache", true}});
+  ASSERT_EQ(result.value("status", ""), "ok") << result.dump() << e.output;
+  std::ifstream unpacked(dir_ / "roots" / "c1" / "opt" / "inner" / "file.txt");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(unpacked), {}), "unpacked\n");
+
+  auto by_engine = engine();
+  by_engine.unpack = "done";
+  result = build(by_engine, {{"no_cache", true}});
+  ASSERT_EQ(result.value("status", ""), "ok") << result.dump() << by_engine.output;
+  ASSERT_EQ(by_engine.requests("unpack").size(), 1u);
+  const json request = by_engine.requests("unpack")[0];
+  EXPECT_TRUE(request["archive_fd"].is_number_integer()) << request.dump();
+  EXPECT_TRUE(request["root_fd"].is_number_integer()) << request.dump();
+  EXPECT_FALSE(fs::exists(dir_ / "roots" / "c2" / "opt" / "inner"));  // the engine's job
+
+  auto failing = engine();
+  failing.unpack = "fail";
+  result = build(failing, {{"no_cache", true}});
+  EXPECT_EQ(result.value("status", ""), "failed") << result.dump();
+  EXPECT_NE(failing.output.find("ADD failed: payload.tar: boom"), std::string::npos)
+      << failing.output;
 }
 
 TEST_F(ExecutorTest, AllStepsCachedMakeOneContainerFromTheLastSnapshot) {

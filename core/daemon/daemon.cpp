@@ -1,6 +1,7 @@
 #include "daemon/daemon.hpp"
 
 #include <malloc.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -180,6 +181,19 @@ void Daemon::stop() {
   state_->server->stop();
   state_->server.reset();
   state_->pidfile.release();
+  if (state_->signals) {
+    // Destroying the signal set gives SIGTERM and SIGINT back their default action, and a
+    // second signal (a service manager's SIGTERM after the SIGINT that stopped us) would then
+    // kill a daemon that has already stopped cleanly, as 143 instead of 0. From here on they
+    // do nothing; a handler rather than SIG_IGN, so nothing kleened still runs inherits it.
+    state_->signals.reset();
+    struct sigaction ignore {};
+    ignore.sa_handler = [](int) {};
+    ::sigemptyset(&ignore.sa_mask);
+    ignore.sa_flags = SA_RESTART;
+    for (int signal : {SIGTERM, SIGINT})
+      ::sigaction(signal, &ignore, nullptr);
+  }
   spdlog::info("kleened stopped");
 }
 

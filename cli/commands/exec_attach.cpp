@@ -61,8 +61,10 @@ class AttachSession {
     const int fd = options_.stdin_fd;
     if (!options_.tty || ::isatty(fd) != 1) return;
     if (auto raw = RawMode::enable(fd)) raw_.emplace(std::move(*raw));
-    if (auto size = window_size(fd)) queue(resize_frame(*size));
-    watcher_.emplace(conn_.ioc(), fd, [this](WindowSize size) { queue(resize_frame(size)); });
+    const auto size = window_size(fd);
+    if (size) queue(resize_frame(*size));
+    watcher_.emplace(conn_.ioc(), fd, size,
+                     [this](WindowSize changed) { queue(resize_frame(changed)); });
   }
 
   void teardown_terminal() {
@@ -93,6 +95,7 @@ class AttachSession {
     in->async_read_some(asio::buffer(chunk_), [this](error_code ec, std::size_t n) {
       if (ec == asio::error::operation_aborted) return;
       if (ec) return queue(end_of_stdin_frame());  // EOF or an unreadable stdin
+      if (watcher_) watcher_->check();  // a resize before these keys reaches the server first
       queue(stdin_frame(std::string_view(chunk_.data(), n)));
       if (outbox_.size() < kMaxQueuedFrames) {
         read_stdin();

@@ -13,8 +13,9 @@ std::optional<WindowSize> window_size(int fd) {
 }
 
 WindowSizeWatcher::WindowSizeWatcher(boost::asio::io_context& ioc, int fd,
+                                     std::optional<WindowSize> last,
                                      std::function<void(WindowSize)> on_change)
-    : fd_(fd), on_change_(std::move(on_change)), signals_(ioc, SIGWINCH) {
+    : fd_(fd), last_(last), on_change_(std::move(on_change)), signals_(ioc, SIGWINCH) {
   wait();
 }
 
@@ -26,9 +27,16 @@ WindowSizeWatcher::~WindowSizeWatcher() {
 void WindowSizeWatcher::wait() {
   signals_.async_wait([this](const boost::system::error_code& ec, int) {
     if (ec) return;
-    if (auto size = window_size(fd_)) on_change_(*size);
+    check();
     wait();
   });
+}
+
+void WindowSizeWatcher::check() {
+  const auto size = window_size(fd_);
+  if (!size || size == last_) return;
+  last_ = size;
+  on_change_(*size);
 }
 
 }  // namespace klee

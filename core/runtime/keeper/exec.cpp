@@ -298,7 +298,8 @@ Result<void> make_pipe(UniqueFd& read_end, UniqueFd& write_end) {
   // Docker and a login shell, so what a build step writes is readable by the image's users.
   ::umask(022);
 
-  if (::write(h.cgroup_procs.get(), "0", 1) != 1) die_errno("join the container's cgroup");
+  // (Single-threaded since the fork: joining with our thread is joining with the process.)
+  if (::write(h.cgroup_tasks.get(), "0", 1) != 1) die_errno("join the container's cgroup");
   const std::pair<int, int> namespaces[] = {{h.ipc.get(), CLONE_NEWIPC},
                                             {h.uts.get(), CLONE_NEWUTS},
                                             {h.net.get(), CLONE_NEWNET},

@@ -94,11 +94,12 @@ Result<void> keep_only_cap_kill() {
 
 }  // namespace
 
-void run_init(const runtime::ContainerSpec& spec, int control_fd, int cgroup_procs_fd) {
+void run_init(const runtime::ContainerSpec& spec, int control_fd, int cgroup_tasks_fd) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   ::prctl(PR_SET_NAME, "kleene-init");
-  // Join the container's pids cgroup, then make it the root of a new cgroup namespace.
-  if (::write(cgroup_procs_fd, "0", 1) != 1) fail(control_fd, "join the pids cgroup");
+  // Join the container's pids cgroup (we are this process's only thread), then make it the root
+  // of a new cgroup namespace.
+  if (::write(cgroup_tasks_fd, "0", 1) != 1) fail(control_fd, "join the pids cgroup");
   if (::unshare(CLONE_NEWCGROUP) != 0) fail(control_fd, "unshare(CLONE_NEWCGROUP)");
   // Nothing that leads outside the container: only the control socket stays.
   const int ctl = ::fcntl(control_fd, F_DUPFD_CLOEXEC, 0);

@@ -74,9 +74,8 @@ Result<void> Keeper::make_cgroup() {
   }
   const int limit = request_.spec.pids_limit;
   TRY(write_file(cgroup_dir_ + "/pids.max", limit > 0 ? std::to_string(limit) : "max"));
-  handles_.cgroup_procs.reset(
-      ::open((cgroup_dir_ + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
-  if (!handles_.cgroup_procs) return errno_error("open cgroup.procs");
+  handles_.cgroup_tasks.reset(::open((cgroup_dir_ + "/tasks").c_str(), O_WRONLY | O_CLOEXEC));
+  if (!handles_.cgroup_tasks) return errno_error("open " + cgroup_dir_ + "/tasks");
   return {};
 }
 
@@ -95,7 +94,7 @@ Result<void> Keeper::clone_init() {
   if (pid < 0) return errno_error("clone the container's init");
   if (pid == 0) {
     control_.reset();
-    run_init(request_.spec, init_end.get(), handles_.cgroup_procs.get());
+    run_init(request_.spec, init_end.get(), handles_.cgroup_tasks.get());
   }
   init_pid_ = static_cast<pid_t>(pid);
   init_end.reset();

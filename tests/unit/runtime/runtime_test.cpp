@@ -752,12 +752,19 @@ TEST_F(RuntimeTest, PidOneIsTheInit) {
 TEST_F(RuntimeTest, PidsLimitIsEnforced) {
   auto s = spec("pids");
   s.pids_limit = 4;
-  start(s);
+  const auto state = start(s);
+  const auto cgroup = kCgroupRoot / "pids/kleene" / s.id;
   std::string max;
-  std::ifstream(kCgroupRoot / "pids/kleene" / s.id / "pids.max") >> max;
+  std::ifstream(cgroup / "pids.max") >> max;
   EXPECT_EQ(max, "4");
-  auto outcome =
-      run(s.id, {"/bin/sh", "-c", "for i in 1 2 3 4 5 6; do sleep 1000 & done; echo done"});
+  // The init and an execution joined as whole processes (they join through `tasks`).
+  std::stringstream procs;
+  procs << std::ifstream(cgroup / "cgroup.procs").rdbuf();
+  EXPECT_EQ(procs.str(), std::to_string(state.init_pid) + "\n");
+  auto outcome = run(s.id, {"/bin/sh", "-c",
+                            "grep pids /proc/self/cgroup; for i in 1 2 3 4 5 6; do sleep 1000 & "
+                            "done; echo done"});
+  EXPECT_NE(outcome.output.find(":pids:/\n"), std::string::npos) << outcome.output;
   EXPECT_NE(outcome.output.find("Resource temporarily unavailable"), std::string::npos)
       << outcome.output;
   EXPECT_TRUE(runtime_->stop(s.id, 1s));

@@ -85,12 +85,6 @@ for peer in ${peers}; do
   apt_install ${packages[${peer}]} || reason[${peer}]="apt-get install ${packages[${peer}]} failed"
 done
 
-# Leftovers of a run that was killed hard: refuse rather than guess whose they are.
-if grep -q "^${ns}\b" <<<"$(ip netns list)" || serial zpool list -H -o name "${pool}" >/dev/null 2>&1; then
-  fail "${name} exists already (a previous run did not clean up): remove it with
-  ip netns pids ${ns}   # stop these first
-  zpool destroy ${pool}; ip netns del ${ns}"
-fi
 
 forward_before="$(cat /proc/sys/net/ipv4/ip_forward)"
 containers_dir_before="" libpod_lock_before="" # podman's state and SHM locks, if there already
@@ -99,9 +93,7 @@ containers_dir_before="" libpod_lock_before="" # podman's state and SHM locks, i
 cgroups_before="$(find /sys/fs/cgroup -mindepth 2 -maxdepth 2 -type d -name 'libpod_parent' | sort)"
 
 # State on tmpfs; everything is removed on exit, in the reverse order of its making.
-work="$(mktemp -d "/dev/shm/${name}.XXXXXX")"
-sock="${work}/k.sock"
-pidfile="${work}/k.pid"
+begin_bench_work "${ns}" "${pool}" "${name}"
 made_ns="" made_pool="" made_daemon="" made_hugetlb="" docker_pid="" podman_env=()
 k() { "${klee}" --host "http://${sock}" "$@"; }
 d() { "${docker_cli}" -H "unix://${work}/docker/sock" "$@"; }
@@ -135,7 +127,7 @@ cleanup() {
   set +e
   # Containers first (measure.py removes its own; this is for a run that was interrupted).
   if [[ -n "${made_daemon}" ]]; then
-    mapfile -t ids < <(k container ls -a 2>/dev/null | awk 'NR > 1 {print $1}')
+    mapfile -t ids < <(k container ls -a 2>/dev/null | awk 'NR > 2 && $1 ~ /^[0-9a-f]+$/ {print $1}')
     ((${#ids[@]})) && k container rm -f "${ids[@]}" >/dev/null 2>&1
   fi
   if [[ -n "${docker_pid}" ]]; then

@@ -212,6 +212,21 @@ start_bench_kleened() {
   start_kleened_in "${ns}" "${dir}/kleened.yaml" "${dir}/k.pid" "${dir}/k.log"
 }
 
+# Refuses to start over the leftovers of a run that was killed hard (network namespace $1 or
+# pool $2 of bench $3 still there: whose they are is not guessed), then makes the bench's work
+# dir on tmpfs and sets `work`, `sock` and `pidfile` (where start_bench_kleened puts them).
+begin_bench_work() {
+  local ns=$1 pool=$2 name=$3
+  if grep -q "^${ns}\b" <<<"$(ip netns list)" || serial zpool list -H -o name "${pool}" >/dev/null 2>&1; then
+    fail "${name} exists already (a previous run did not clean up): remove it with
+  ip netns pids ${ns}   # stop these first
+  zpool destroy ${pool}; ip netns del ${ns}"
+  fi
+  work="$(mktemp -d "/dev/shm/${name}.XXXXXX")"
+  sock="${work}/k.sock"
+  pidfile="${work}/k.pid"
+}
+
 # Removes the work dir $1 of start_bench_kleened unless something is still mounted below it or
 # its pool $2 (whose file is in it) is still imported: never delete through a mount or under a
 # live pool.

@@ -53,17 +53,9 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]/nsenter/util-linux}" >/dev/null
 fi
 
-# Leftovers of a run that was killed hard: refuse rather than guess whose they are.
-if grep -q "^${ns}\b" <<<"$(ip netns list)" || serial zpool list -H -o name "${pool}" >/dev/null 2>&1; then
-  fail "${name} exists already (a previous run did not clean up): remove it with
-  ip netns pids ${ns}   # stop these first
-  zpool destroy ${pool}; ip netns del ${ns}"
-fi
 
 # State on tmpfs; everything is removed on exit, in the reverse order of its making.
-work="$(mktemp -d "/dev/shm/${name}.XXXXXX")"
-sock="${work}/k.sock"
-pidfile="${work}/k.pid"
+begin_bench_work "${ns}" "${pool}" "${name}"
 made_ns=""
 made_daemon=""
 made_pool=""

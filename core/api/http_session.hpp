@@ -6,6 +6,7 @@
 #include <optional>
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -236,21 +237,17 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
 
 namespace kleene::api::detail {
 
-template <class Protocol>
-void start_session_on(ServerCore& core, typename Protocol::socket&& socket, ssl::context* tls,
-                      const std::string& listener, SlotPtr slot) {
-  using Plain = beast::basic_stream<Protocol>;
-  if (tls != nullptr) {
-    auto session = std::make_shared<HttpSession<beast::ssl_stream<Plain>>>(
-        std::move(socket), *tls, core, listener, std::move(slot));
-    core.track(session);
-    session->run();
-  } else {
-    auto session =
-        std::make_shared<HttpSession<Plain>>(std::move(socket), core, listener, std::move(slot));
-    core.track(session);
-    session->run();
-  }
+// Plain or TLS; unix and TCP connections alike (a generic socket: each session type is
+// compiled once, in session_plain.cpp and session_tls.cpp).
+using SessionStream = beast::basic_stream<boost::asio::generic::stream_protocol>;
+
+template <class Stream, class... TlsContext>
+void start_session_of(ServerCore& core, boost::asio::generic::stream_protocol::socket&& socket,
+                      const std::string& listener, SlotPtr slot, TlsContext&... tls) {
+  auto session = std::make_shared<HttpSession<Stream>>(std::move(socket), tls..., core, listener,
+                                                       std::move(slot));
+  core.track(session);
+  session->run();
 }
 
 }  // namespace kleene::api::detail

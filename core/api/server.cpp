@@ -223,11 +223,13 @@ struct Server::Impl {
             return;
           }
           set_cloexec(socket.native_handle());
-          if (auto slot = core.acquire(Slot::Kind::connection))
-            start_session(core, std::move(socket), listener.tls.get(), listener.url,
-                          std::move(slot));
-          else
+          if (auto slot = core.acquire(Slot::Kind::connection)) {
+            if (auto generic = as_generic(socket))
+              start_session(core, std::move(*generic), listener.tls.get(), listener.url,
+                            std::move(slot));
+          } else {
             refuse(core, std::move(socket), listener.tls != nullptr);
+          }
           accept(listener, acceptor);
         });
   }

@@ -22,7 +22,6 @@ using namespace transport;
 
 constexpr std::size_t kMaxQueuedFrames = 16;  // stdin waits while this many frames are unsent
 
-template <typename S>
 class AttachSession {
  public:
   AttachSession(const Endpoint& endpoint, AttachOptions options)
@@ -83,8 +82,7 @@ class AttachSession {
         return;
       }
       signal_ = sig;
-      conn_.ws().async_close({websocket::close_code::normal, "interrupted by user"},
-                             [](error_code) {});
+      conn_.async_close_normal("interrupted by user");
       wait_for_signal();
     });
   }
@@ -120,9 +118,7 @@ class AttachSession {
       return;
     }
     writing_ = true;
-    auto& ws = conn_.ws();
-    ws.binary(true);
-    ws.async_write(asio::buffer(outbox_.front()), [this](error_code ec, std::size_t) {
+    conn_.async_write(outbox_.front(), /*binary=*/true, [this](error_code ec) {
       outbox_.pop_front();
       if (ec) {
         writing_ = false;  // the session is ending; the read side reports why
@@ -135,7 +131,7 @@ class AttachSession {
   kleene::Result<AttachResult> finish(const error_code& ec) {
     result_.signal = signal_;
     // We hung up; the server's answer does not matter.
-    if (ec != websocket::error::closed && signal_ != 0) return result_;
+    if (!WsConnection::closed(ec) && signal_ != 0) return result_;
     auto close = TRY(conn_.close(ec));
     result_.close_code = close.code;
     result_.reason = std::move(close.reason);
@@ -143,7 +139,7 @@ class AttachSession {
   }
 
   AttachOptions options_;
-  WsConnection<S> conn_;
+  WsConnection conn_;
   std::optional<RawMode> raw_;
   std::optional<WindowSizeWatcher> watcher_;
   std::array<char, 4096> chunk_{};
@@ -236,10 +232,8 @@ kleene::Result<AttachResult> attach_session(const Endpoint& endpoint, const nloh
                                             AttachOptions options) {
   if (!options.on_output) options.on_output = [](std::string_view) {};
   const auto text = config.dump();
-  return visit_stream_type(endpoint, [&]<typename S>(Tag<S>) {
-    AttachSession<S> session(endpoint, std::move(options));
-    return session.run(text);
-  });
+  AttachSession session(endpoint, std::move(options));
+  return session.run(text);
 }
 
 int run_execution(const Context& ctx, const ExecRequest& request) {

@@ -121,7 +121,6 @@ struct BuildHandlers {
 // One /images/build session. Unlike ws_session it keeps the starting message (its data is the
 // image id). A signal closes the socket with 1000 "interrupted by user" (once the config is
 // sent), as Kleene's client does; a second one stops waiting for kleened's answer.
-template <typename S>
 class BuildSession {
  public:
   BuildSession(const Endpoint& endpoint, BuildHandlers handlers)
@@ -188,16 +187,13 @@ class BuildSession {
     });
   }
 
-  void hang_up() {
-    conn_.ws().async_close({websocket::close_code::normal, "interrupted by user"},
-                           [](error_code) {});
-  }
+  void hang_up() { conn_.async_close_normal("interrupted by user"); }
 
   kleene::Result<BuildResult> finish(const error_code& ec) {
     error_code ignored;
     conn_.signals().cancel(ignored);
     conn_.signals().clear(ignored);
-    if (ec != websocket::error::closed && result_.signal != 0) return result_;
+    if (!WsConnection::closed(ec) && result_.signal != 0) return result_;
     auto close = TRY(conn_.close(ec));
     result_.close_code = close.code;
     result_.reason = std::move(close.reason);
@@ -205,7 +201,7 @@ class BuildSession {
   }
 
   BuildHandlers handlers_;
-  WsConnection<S> conn_;
+  WsConnection conn_;
   bool reading_ = false;
   BuildResult result_;
 };
@@ -316,10 +312,8 @@ int run(const Context& ctx, const po::variables_map& vm) {
   };
   ctx.out << std::flush;
   const auto text = config->dump();
-  auto result = visit_stream_type(*endpoint, [&]<typename S>(Tag<S>) {
-    BuildSession<S> session(*endpoint, std::move(handlers));
-    return session.run(text, upload);
-  });
+  BuildSession session(*endpoint, std::move(handlers));
+  auto result = session.run(text, upload);
   if (!result) {
     printer.end_line();
     return ctx.fail(result.error());

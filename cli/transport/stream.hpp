@@ -1,13 +1,15 @@
-// Internal to the transport: the four stream types (unix/TCP, plain/TLS), how to open one,
-// and a helper that runs one asynchronous step to completion so that request code reads
-// top to bottom while still getting beast's timeouts (sync calls have none).
+// Internal to the transport: the two stream types (plain, TLS) over a unix or TCP connection,
+// how to open one, and a helper that runs one asynchronous step to completion so that request
+// code reads top to bottom while still getting beast's timeouts (sync calls have none).
 #pragma once
 
 #include <chrono>
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <vector>
 
+#include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -24,13 +26,13 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 using error_code = boost::system::error_code;
 
-using UnixStream = beast::basic_stream<asio::local::stream_protocol>;
-using TcpStream = beast::tcp_stream;
-template <typename Next>
-using TlsStream = beast::ssl_stream<Next>;
+// Unix and TCP connections alike (a generic socket): Beast's templates are compiled for two
+// stream types, not four.
+using PlainStream = beast::basic_stream<asio::generic::stream_protocol>;
+using TlsStream = beast::ssl_stream<PlainStream>;
 
 template <typename S>
-inline constexpr bool is_tls = !std::is_same_v<S, UnixStream> && !std::is_same_v<S, TcpStream>;
+inline constexpr bool is_tls = std::is_same_v<S, TlsStream>;
 
 template <typename S>
 struct Tag {
@@ -40,12 +42,8 @@ struct Tag {
 // Calls fn(Tag<Stream>{}) with the stream type the endpoint needs.
 template <typename Fn>
 decltype(auto) visit_stream_type(const Endpoint& endpoint, Fn&& fn) {
-  if (endpoint.url.unix_socket) {
-    if (endpoint.url.tls) return fn(Tag<TlsStream<UnixStream>>{});
-    return fn(Tag<UnixStream>{});
-  }
-  if (endpoint.url.tls) return fn(Tag<TlsStream<TcpStream>>{});
-  return fn(Tag<TcpStream>{});
+  if (endpoint.url.tls) return fn(Tag<TlsStream>{});
+  return fn(Tag<PlainStream>{});
 }
 
 // Starts one asynchronous operation and runs the loop until its handler has run; returns the
@@ -90,22 +88,25 @@ kleene::Result<void> establish(asio::io_context& ioc, S& stream, const Endpoint&
   lowest.expires_after(endpoint.connect_timeout);
   const auto& url = endpoint.url;
   error_code ec;
-  if constexpr (std::is_same_v<std::remove_cvref_t<decltype(lowest)>, UnixStream>) {
+  using Generic = asio::generic::stream_protocol::endpoint;
+  if (url.unix_socket) {
     ec = run_step(ioc, [&](auto handler) {
-      lowest.async_connect(asio::local::stream_protocol::endpoint(url.path), std::move(handler));
+      lowest.async_connect(Generic(asio::local::stream_protocol::endpoint(url.path)),
+                           std::move(handler));
     });
   } else {
     asio::ip::tcp::resolver resolver(ioc);
-    asio::ip::tcp::resolver::results_type results;
+    std::vector<Generic> addresses;
     ec = run_step(ioc, [&](auto handler) {
       resolver.async_resolve(url.host, std::to_string(url.port),
-                             [&results, handler](error_code e, auto found) mutable {
-                               results = std::move(found);
+                             [&addresses, handler](error_code e, auto found) mutable {
+                               for (const auto& entry : found)
+                                 addresses.emplace_back(entry.endpoint());
                                handler(e);
                              });
     });
     if (ec) return std::unexpected(transport_error(ec, "resolving " + url.host));
-    ec = run_step(ioc, [&](auto handler) { lowest.async_connect(results, std::move(handler)); });
+    ec = run_step(ioc, [&](auto handler) { lowest.async_connect(addresses, std::move(handler)); });
   }
   if (ec) {
     auto error = transport_error(ec);

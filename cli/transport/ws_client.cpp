@@ -32,7 +32,6 @@ std::size_t incomplete_utf8_tail(std::string_view data) {
   return 0;
 }
 
-template <typename S>
 class Session {
  public:
   Session(const Endpoint& endpoint, WsHandlers handlers)
@@ -61,9 +60,7 @@ class Session {
       signals.add(SIGINT);
       signals.add(SIGTERM);
       signals.async_wait([this](error_code e, int) {
-        if (!e)
-          conn_.ws().async_close({websocket::close_code::normal, "interrupted by user"},
-                                 [](error_code) {});
+        if (!e) conn_.async_close_normal("interrupted by user");
       });
     }
     return finish(conn_.run());
@@ -80,7 +77,7 @@ class Session {
       outgoing_ = pending_.substr(0, pending_.size() - hold);
       pending_.erase(0, pending_.size() - hold);
       if (outgoing_.empty()) return read_stdin();
-      conn_.ws().async_write(asio::buffer(outgoing_), [this](error_code e, std::size_t) {
+      conn_.async_write(outgoing_, /*binary=*/false, [this](error_code e) {
         if (!e) read_stdin();
       });
     });
@@ -95,7 +92,7 @@ class Session {
   }
 
   WsHandlers handlers_;
-  WsConnection<S> conn_;
+  WsConnection conn_;
   std::array<char, 4096> chunk_{};
   std::string pending_;
   std::string outgoing_;
@@ -106,10 +103,8 @@ class Session {
 
 kleene::Result<WsResult> ws_session(const Endpoint& endpoint, std::string_view target,
                                     std::string_view config_json, WsHandlers handlers) {
-  return visit_stream_type(endpoint, [&]<typename S>(Tag<S>) {
-    Session<S> session(endpoint, std::move(handlers));
-    return session.run(target, config_json);
-  });
+  Session session(endpoint, std::move(handlers));
+  return session.run(target, config_json);
 }
 
 }  // namespace klee

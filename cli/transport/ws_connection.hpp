@@ -1,31 +1,37 @@
 // Internal to klee: the connection of one Kleene WebSocket session, shared by ws_session
-// (transport/ws_client.cpp) and the attached /exec/start session (commands/exec_attach.cpp):
-// connect and upgrade, send the config frame and read the answer, loop over the output frames,
-// and turn the end of the connection into its Close code and reason. What a session does with
-// stdin, signals and the terminal is its own.
+// (transport/ws_client.cpp), the attached /exec/start session (commands/exec_attach.cpp) and
+// the /images/build session (commands/image_build.cpp): connect and upgrade, send the config
+// frame and read the answer, loop over the output frames, and turn the end of the connection
+// into its Close code and reason. What a session does with stdin, signals and the terminal is
+// its own.
+//
+// Beast's WebSocket stream is a template over the stream type (unix/TCP, plain/TLS). It is
+// instantiated once, in ws_connection.cpp, behind this class: each session that used it
+// directly compiled all four again (minutes of compile time per build, for the same code).
 #pragma once
 
 #include <fcntl.h>
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
+#include <boost/system/error_code.hpp>
 
-#include "options/defaults.hpp"
 #include "transport/close_reason.hpp"
-#include "transport/http_client.hpp"
-#include "transport/stream.hpp"
+#include "transport/endpoint.hpp"
+#include "util/error.hpp"
 
 namespace klee::transport {
 
-namespace websocket = boost::beast::websocket;
+namespace asio = boost::asio;
+using error_code = boost::system::error_code;
 
 // Reads stdin through a duplicate so asio may make it non-blocking, and puts the shared
 // file status flags back afterwards (the shell owns that terminal).
@@ -60,74 +66,39 @@ struct WsClose {
   WsMessage reason;  // raw_reason, parsed
 };
 
-template <typename S>
 class WsConnection {
  public:
-  explicit WsConnection(const Endpoint& endpoint) : endpoint_(endpoint), signals_(ioc_) {
-    if constexpr (is_tls<S>) {
-      ws_.emplace(ioc_, *endpoint.tls);
-    } else {
-      ws_.emplace(ioc_);
-    }
-  }
+  // The WebSocket stream of the endpoint's type (ws_connection.cpp).
+  class Stream;
+
+  explicit WsConnection(const Endpoint& endpoint);
+  ~WsConnection();
+  WsConnection(const WsConnection&) = delete;
+  WsConnection& operator=(const WsConnection&) = delete;
 
   asio::io_context& ioc() { return ioc_; }
-  websocket::stream<S>& ws() { return *ws_; }
   asio::signal_set& signals() { return signals_; }
 
   // Connects and upgrades to `target` (klee's User-Agent, `handshake_timeout` until the server
   // answers, none afterwards). A declined upgrade is an error with the server's message.
   kleene::Result<void> connect(std::string_view target,
-                               std::chrono::milliseconds handshake_timeout) {
-    TRY(establish(ioc_, ws_->next_layer(), endpoint_));
-    beast::get_lowest_layer(*ws_).expires_never();
-    ws_->set_option(
-        websocket::stream_base::timeout{handshake_timeout, websocket::stream_base::none(), false});
-    ws_->set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
-      req.set(boost::beast::http::field::user_agent, "klee/" + std::string(kVersion));
-    }));
-
-    websocket::response_type response;
-    auto ec = run_step(ioc_, [&](auto h) {
-      ws_->async_handshake(response, endpoint_.url.authority(),
-                           beast::string_view(target.data(), target.size()), std::move(h));
-    });
-    if (ec == websocket::error::upgrade_declined) {
-      HttpResponse declined{response.result_int(), {}, response.body()};
-      return kleene::make_error(kProtocolError, declined.error_message());
-    }
-    if (ec) return std::unexpected(transport_error(ec, "websocket handshake"));
-    return {};
-  }
+                               std::chrono::milliseconds handshake_timeout);
 
   // Sends `config` as a text frame and reads the server's first frame into `first`. An error
   // code when the connection ended before (close() says how).
   // `after_config` runs between the two (a build context upload sends its frames there).
   error_code start(std::string_view config, std::string& first,
-                   const std::function<error_code()>& after_config = {}) {
-    ws_->text(true);
-    auto ec = run_step(ioc_, [&](auto h) { ws_->async_write(asio::buffer(config), std::move(h)); });
-    if (ec) return ec;
-    if (after_config) {
-      ec = after_config();
-      if (ec) return ec;
-    }
-    ec = run_step(ioc_, [&](auto h) { ws_->async_read(buffer_, std::move(h)); });
-    if (ec) return ec;
-    first = beast::buffers_to_string(buffer_.data());
-    buffer_.consume(buffer_.size());
-    return {};
-  }
+                   const std::function<error_code()>& after_config = {});
 
   // One binary frame, written before anything is read (a build context upload).
-  error_code send_binary(std::string_view data) {
-    ws_->binary(true);
-    auto ec = run_step(ioc_, [&](auto h) {
-      ws_->async_write(asio::buffer(data.data(), data.size()), std::move(h));
-    });
-    ws_->text(true);
-    return ec;
-  }
+  error_code send_binary(std::string_view data);
+
+  // Writes one frame (text or binary) while the loop runs; `done` gets the outcome. `data` must
+  // stay alive until then, and one write at a time.
+  void async_write(std::string_view data, bool binary, std::function<void(error_code)> done);
+
+  // Closes with 1000 and `reason` while the loop runs (the server's answer ends read_frames).
+  void async_close_normal(std::string reason);
 
   // stdin_fd for the session to read, through a StdinReader; null when it cannot be read.
   asio::posix::stream_descriptor* open_stdin(int stdin_fd) {
@@ -138,10 +109,7 @@ class WsConnection {
 
   // Hands each frame to `on_frame` until the connection ends; then cancels the signal and
   // stdin waits and stops the loop (the session is over; nothing else left running matters).
-  void read_frames(std::function<void(std::string)> on_frame) {
-    on_frame_ = std::move(on_frame);
-    read_next();
-  }
+  void read_frames(std::function<void(std::string)> on_frame);
 
   // Runs the session's asynchronous work; returns why the connection ended.
   error_code run() {
@@ -150,42 +118,19 @@ class WsConnection {
     return read_error_;
   }
 
+  // Whether the connection ended with a Close frame (`ec` from run() or start()).
+  static bool closed(const error_code& ec);
+
   // The Close that ended the connection with `ec`, or the error when it ended without one.
-  kleene::Result<WsClose> close(const error_code& ec) const {
-    if (ec != websocket::error::closed) {
-      if (ec == beast::error::timeout) return std::unexpected(transport_error(ec));
-      return kleene::make_error(kProtocolError, "ERROR! Connection closed unexpectedly.");
-    }
-    const auto& reason = ws_->reason();
-    WsClose result{.code = reason.code,
-                   .raw_reason = std::string(reason.reason.data(), reason.reason.size())};
-    result.reason = parse_ws_message(result.raw_reason);
-    return result;
-  }
+  kleene::Result<WsClose> close(const error_code& ec) const;
 
  private:
-  void read_next() {
-    ws_->async_read(buffer_, [this](error_code ec, std::size_t) {
-      if (ec) {
-        read_error_ = ec;
-        error_code ignored;
-        signals_.cancel(ignored);
-        if (auto* in = stdin_descriptor()) in->cancel(ignored);
-        ioc_.stop();
-        return;
-      }
-      on_frame_(beast::buffers_to_string(buffer_.data()));
-      buffer_.consume(buffer_.size());
-      read_next();
-    });
-  }
+  void read_next();
 
-  const Endpoint& endpoint_;
-  asio::io_context ioc_;
-  std::optional<websocket::stream<S>> ws_;
+  asio::io_context ioc_;  // first: the stream and the waits below are destroyed before it
   asio::signal_set signals_;
   std::optional<StdinReader> stdin_;
-  beast::flat_buffer buffer_;
+  std::unique_ptr<Stream> stream_;
   std::function<void(std::string)> on_frame_;
   error_code read_error_;
 };

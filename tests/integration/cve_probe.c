@@ -7,7 +7,8 @@
  *   exescan CTLDIR            CVE-2019-5736: until CTLDIR/stop exists, freezes every other
  *                             process of the container (SIGSTOP), opens its /proc/PID/exe and
  *                             tries to write the binary behind it; prints "scanning" once, one
- *                             line per process whose binary is foreign, and a summary
+ *                             line per process whose binary is foreign, and a summary; keeps
+ *                             the number of passes so far in CTLDIR/passes
  *   swap DIR                  CVE-2021-30465: until DIR/stop exists, exchanges DIR/x (a
  *                             directory) with DIR/l1 -> / and DIR/l2 -> ../../../..
  *                             (renameat2 RENAME_EXCHANGE, else three renames); prints "racing"
@@ -170,6 +171,9 @@ static int exescan(const char* ctl) {
   const pid_t self = getpid();
   pid_t next = self + 1; /* pids are handed out in order: the next execution's is ahead */
   int announced = 0;
+  char passes_path[4096];
+  snprintf(passes_path, sizeof passes_path, "%s/passes", ctl);
+  int passes_fd = open(passes_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   while (!exists(ctl, "stop")) {
     /* Every process there is, pid 1 included... */
     DIR* proc = opendir("/proc");
@@ -183,6 +187,12 @@ static int exescan(const char* ctl) {
     }
     closedir(proc);
     ++s.passes;
+    char count[24];
+    const int n = snprintf(count, sizeof count, "%20ld\n", s.passes);
+    if (passes_fd >= 0 && pwrite(passes_fd, count, (size_t)n, 0) != n) {
+      close(passes_fd); /* the test then makes its 100 rounds */
+      passes_fd = -1;
+    }
     if (!announced) {
       printf("scanning\n");
       fflush(stdout);
@@ -198,6 +208,7 @@ static int exescan(const char* ctl) {
       }
     }
   }
+  if (passes_fd >= 0) close(passes_fd);
   /* The processes are gone now: a held /proc/PID/exe still names the binary they ran. */
   for (int i = 0; i < s.nheld; ++i) {
     int error = try_write(s.held[i], &s.late_writes_ok);

@@ -23,7 +23,7 @@ class WsConnection::Stream {
   virtual void async_write(std::string_view data, bool binary,
                            std::function<void(error_code)> done) = 0;
   virtual void async_read(std::function<void(error_code, std::string)> done) = 0;
-  virtual void async_close(std::string reason) = 0;
+  virtual void async_close(std::string_view reason) = 0;
   [[nodiscard]] virtual const websocket::close_reason& reason() const = 0;
 };
 
@@ -96,9 +96,11 @@ class StreamOf final : public WsConnection::Stream {
     });
   }
 
-  void async_close(std::string reason) override {
-    close_reason_ = std::move(reason);
-    ws_->async_close({websocket::close_code::normal, close_reason_}, [](error_code) {});
+  // close_reason copies the text (at most 123 bytes, the frame's limit).
+  void async_close(std::string_view reason) override {
+    ws_->async_close(
+        {websocket::close_code::normal, beast::string_view(reason.data(), reason.size())},
+        [](error_code) {});
   }
 
   [[nodiscard]] const websocket::close_reason& reason() const override { return ws_->reason(); }
@@ -108,7 +110,6 @@ class StreamOf final : public WsConnection::Stream {
   const Endpoint& endpoint_;
   std::optional<websocket::stream<S>> ws_;
   beast::flat_buffer buffer_;
-  std::string close_reason_;
 };
 
 }  // namespace
@@ -144,8 +145,8 @@ void WsConnection::async_write(std::string_view data, bool binary,
   stream_->async_write(data, binary, std::move(done));
 }
 
-void WsConnection::async_close_normal(std::string reason) {
-  stream_->async_close(std::move(reason));
+void WsConnection::async_close_normal(std::string_view reason) {
+  stream_->async_close(reason);
 }
 
 void WsConnection::read_frames(std::function<void(std::string)> on_frame) {

@@ -98,7 +98,7 @@ class WsConnection {
   void async_write(std::string_view data, bool binary, std::function<void(error_code)> done);
 
   // Closes with 1000 and `reason` while the loop runs (the server's answer ends read_frames).
-  void async_close_normal(std::string reason);
+  void async_close_normal(std::string_view reason);
 
   // stdin_fd for the session to read, through a StdinReader; null when it cannot be read.
   asio::posix::stream_descriptor* open_stdin(int stdin_fd) {

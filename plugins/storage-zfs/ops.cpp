@@ -1,5 +1,8 @@
 #include "ops.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <fstream>
 #include <map>
@@ -57,9 +60,8 @@ std::string unescape_mountinfo(const std::string& field) {
 namespace {
 
 // Every whole-dataset ZFS mount in `mountinfo` (kernel ZFS: type zfs, zfs-fuse: fuse.zfs; the
-// source is the dataset's name), in table order: `seen(source, target)`. Reading
-// /proc/self/mountinfo costs microseconds where `zfs get` costs milliseconds (tens under
-// zfs-fuse).
+// source is the dataset's name), in table order: `seen(mount)`. Reading /proc/self/mountinfo
+// costs microseconds where `zfs get` costs milliseconds (tens under zfs-fuse).
 template <typename Seen>
 void for_each_zfs_mount(const std::string& mountinfo, Seen seen) {
   std::ifstream in(mountinfo);
@@ -71,7 +73,10 @@ void for_each_zfs_mount(const std::string& mountinfo, Seen seen) {
     if (!(head >> id >> parent >> device >> root >> target) || !(tail >> fstype >> source))
       continue;
     if ((fstype == "zfs" || fstype == "fuse.zfs") && root == "/")
-      seen(unescape_mountinfo(source), unescape_mountinfo(target));
+      seen(ZfsMount{.source = unescape_mountinfo(source),
+                    .target = unescape_mountinfo(target),
+                    .device = device,
+                    .fuse = fstype == "fuse.zfs"});
   }
 }
 
@@ -79,20 +84,46 @@ void for_each_zfs_mount(const std::string& mountinfo, Seen seen) {
 
 std::vector<std::string> mounted_sources(const std::string& mountinfo) {
   std::vector<std::string> sources;
-  for_each_zfs_mount(mountinfo, [&](std::string source, const std::string&) {
-    sources.push_back(std::move(source));
-  });
+  for_each_zfs_mount(mountinfo,
+                     [&](ZfsMount mount) { sources.push_back(std::move(mount.source)); });
   return sources;
 }
 
 // The last mount of `dataset` wins; a container start asks for its dataset's path.
-std::optional<std::string> kernel_mountpoint(const std::string& dataset,
-                                             const std::string& mountinfo) {
-  std::optional<std::string> found;
-  for_each_zfs_mount(mountinfo, [&](const std::string& source, std::string target) {
-    if (source == dataset) found = std::move(target);
+std::optional<ZfsMount> zfs_mount_of(const std::string& dataset, const std::string& mountinfo) {
+  std::optional<ZfsMount> found;
+  for_each_zfs_mount(mountinfo, [&](ZfsMount mount) {
+    if (mount.source == dataset) found = std::move(mount);
   });
   return found;
+}
+
+std::optional<std::string> kernel_mountpoint(const std::string& dataset,
+                                             const std::string& mountinfo) {
+  auto mount = zfs_mount_of(dataset, mountinfo);
+  if (!mount) return std::nullopt;
+  return std::move(mount->target);
+}
+
+bool set_fuse_read_ahead(const ZfsMount& mount, std::uint32_t kib, const std::string& sysfs) {
+  if (!mount.fuse || kib == 0) return false;
+  // "major:minor", digits only: the name of the mount's backing device under class/bdi.
+  const auto digits = [](std::string_view text) {
+    return !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
+  };
+  const std::string_view device = mount.device;
+  const auto colon = device.find(':');
+  if (colon == std::string_view::npos || !digits(device.substr(0, colon)) ||
+      !digits(device.substr(colon + 1)))
+    return false;
+  const std::string path = sysfs + "/class/bdi/" + mount.device + "/read_ahead_kb";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return false;
+  const std::string value = std::to_string(kib);
+  const bool written =
+      ::write(fd, value.data(), value.size()) == static_cast<ssize_t>(value.size());
+  ::close(fd);
+  return written;
 }
 
 namespace {
@@ -286,7 +317,15 @@ json unmount(const Cli& cli, const json& request) {
 json mountpoint(const Cli& cli, const json& request) {
   const std::string dataset = string_field(request, "dataset");
   require_dataset(dataset, "mountpoint");
-  return {{"mountpoint", mounted_path(cli, dataset)}, {"mounted", true}};
+  auto mount = zfs_mount_of(dataset);
+  const std::string path = mount ? mount->target : mounted_path(cli, dataset);
+  // zfs-fuse: a container's first reads go through FUSE (fuse_read_ahead_kb). Set on every
+  // start, so a dataset that zfs-fuse mounted again (a restart) gets it too.
+  if (cli.settings().fuse_read_ahead_kb != 0) {
+    if (!mount) mount = zfs_mount_of(dataset);  // mounted just now
+    if (mount) (void)set_fuse_read_ahead(*mount, cli.settings().fuse_read_ahead_kb);
+  }
+  return {{"mountpoint", path}, {"mounted", true}};
 }
 
 json info(const Cli& cli, const json& request) {

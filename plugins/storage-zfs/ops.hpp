@@ -2,6 +2,7 @@
 // docs/storage.md. Each validates its names first, then runs zfs through the Cli.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -43,5 +44,21 @@ std::string mounted_path(const Cli& cli, const std::string& dataset);
 std::vector<std::string> mounted_sources(const std::string& mountinfo = "/proc/self/mountinfo");
 std::optional<std::string> kernel_mountpoint(const std::string& dataset,
                                              const std::string& mountinfo = "/proc/self/mountinfo");
+
+// A ZFS mount from mountinfo: the dataset, where, and its device ("major:minor").
+struct ZfsMount {
+  std::string source;
+  std::string target;
+  std::string device;
+  bool fuse = false;  // zfs-fuse's (fuse.zfs)
+};
+// The last mount of `dataset` in `mountinfo`, nullopt when it is not mounted.
+std::optional<ZfsMount> zfs_mount_of(const std::string& dataset,
+                                     const std::string& mountinfo = "/proc/self/mountinfo");
+// zfs-fuse: sets the kernel's readahead of a FUSE mount to `kib` KiB
+// (<sysfs>/class/bdi/<device>/read_ahead_kb). False, and nothing done, for a kernel ZFS mount,
+// kib 0, a malformed device or a write that failed.
+bool set_fuse_read_ahead(const ZfsMount& mount, std::uint32_t kib,
+                         const std::string& sysfs = "/sys");
 
 }  // namespace kleene::zfs

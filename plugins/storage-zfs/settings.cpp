@@ -65,10 +65,18 @@ std::uint64_t parse_size(const std::string& text) {
 Settings parse_settings(const nlohmann::json& config) {
   Settings settings;
   if (!config.is_object()) bad("", "expected a map of settings");
-  static const char* const kKeys[] = {
-      "zfs",         "zpool",     "zfs_fuse",        "zfs_fuse_pidfile", "cp",
-      "pool_file",   "pool_size", "pool_mountpoint", "pool_cachefile",   "busy_retries",
-      "command_lock"};
+  static const char* const kKeys[] = {"zfs",
+                                      "zpool",
+                                      "zfs_fuse",
+                                      "zfs_fuse_pidfile",
+                                      "cp",
+                                      "pool_file",
+                                      "pool_size",
+                                      "pool_mountpoint",
+                                      "pool_cachefile",
+                                      "busy_retries",
+                                      "command_lock",
+                                      "fuse_read_ahead_kb"};
   for (const auto& item : config.items()) {
     if (std::find(std::begin(kKeys), std::end(kKeys), item.key()) == std::end(kKeys))
       bad(item.key(), "unknown key");
@@ -103,6 +111,12 @@ Settings parse_settings(const nlohmann::json& config) {
     if (!value.is_number_integer() || value.get<int>() < 1 || value.get<int>() > 50)
       bad("busy_retries", "expected a number from 1 to 50");
     settings.busy_retries = value.get<int>();
+  }
+  if (config.contains("fuse_read_ahead_kb")) {
+    const auto& value = config.at("fuse_read_ahead_kb");
+    if (!value.is_number_unsigned() || value.get<std::uint64_t>() > 65536)
+      bad("fuse_read_ahead_kb", "expected a number from 0 to 65536");
+    settings.fuse_read_ahead_kb = value.get<std::uint32_t>();
   }
   return settings;
 }

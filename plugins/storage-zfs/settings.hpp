@@ -25,6 +25,11 @@ struct Settings {
   // /dev/zfs) every zfs/zpool command holds an flock on this file. Empty: no lock.
   std::string command_lock = "/run/kleene-zfs-fuse.lock";
   int busy_retries = 6;  // attempts at an operation that zfs-fuse reports busy
+  // zfs-fuse: the kernel's readahead (KiB) on a dataset's FUSE mount, set when a container
+  // asks for its root. Each clone has inodes of its own, so a new container reads its
+  // binaries through FUSE again; 128 KiB (the kernel's) makes that many small requests.
+  // 0: the kernel's default.
+  std::uint32_t fuse_read_ahead_kb = 2048;
   std::chrono::milliseconds service_timeout{20000};  // wait for a started zfs-fuse
 };
 

@@ -1,8 +1,10 @@
 // Storage facade operations on a real pool: datasets, snapshots, clones, destroy, rename.
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <fstream>
+#include <optional>
 
 #include "fixture.hpp"
 
@@ -35,6 +37,51 @@ TEST_F(StorageTest, CreateAndDestroyADataset) {
   EXPECT_TRUE(storage_->exists(ds("image/a")).value());
   ASSERT_TRUE(storage_->destroy(ds("image/a")));
   EXPECT_FALSE(storage_->exists(ds("image/a")).value());
+}
+
+// The kernel's readahead (KiB) of the file system mounted at `path`: its backing device's, named
+// by the mount's device number under /sys/class/bdi; nullopt without one (kernel ZFS).
+std::optional<int> read_ahead_kb(const fs::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  std::ifstream in("/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" +
+                   std::to_string(minor(st.st_dev)) + "/read_ahead_kb");
+  int kib = 0;
+  if (!(in >> kib)) return std::nullopt;
+  return kib;
+}
+
+// zfs-fuse: a new clone's files are read through FUSE; a container's root gets a readahead
+// of fuse_read_ahead_kb (2048 KiB by default) when it is asked for, instead of the kernel's 128.
+TEST_F(StorageTest, AContainersRootOnZfsFuseGetsTheReadahead) {
+  if (fs::exists("/dev/zfs")) GTEST_SKIP() << "kernel ZFS: no FUSE mount to tune";
+  ASSERT_TRUE(storage_->create_dataset(ds("image/ra")));
+  ASSERT_TRUE(storage_->snapshot(ds("image/ra@image")));
+  ASSERT_TRUE(storage_->clone(ds("image/ra@image"), ds("container/ra")));
+  auto path = storage_->mountpoint(ds("container/ra"));
+  ASSERT_TRUE(path) << path.error().message;
+  EXPECT_EQ(read_ahead_kb(*path), 2048);
+  ASSERT_TRUE(storage_->destroy(ds("container/ra")));
+  ASSERT_TRUE(storage_->destroy(ds("image/ra"), true));
+}
+
+class StorageReadaheadOffTest : public StorageTest {
+  nlohmann::json plugin_config() override {
+    auto config = pool_->plugin_config();
+    config["fuse_read_ahead_kb"] = 0;
+    return config;
+  }
+};
+
+TEST_F(StorageReadaheadOffTest, ZeroLeavesTheKernelsReadahead) {
+  if (fs::exists("/dev/zfs")) GTEST_SKIP() << "kernel ZFS: no FUSE mount to tune";
+  ASSERT_TRUE(storage_->create_dataset(ds("volumes/ra")));
+  auto path = storage_->mountpoint(ds("volumes/ra"));
+  ASSERT_TRUE(path) << path.error().message;
+  auto kib = read_ahead_kb(*path);
+  ASSERT_TRUE(kib);
+  EXPECT_NE(*kib, 2048);
+  ASSERT_TRUE(storage_->destroy(ds("volumes/ra")));
 }
 
 TEST_F(StorageTest, CreatingAnExistingDatasetIsEEXIST) {

@@ -126,8 +126,13 @@ TEST_F(PluginGuardTest, AStalePidfileDoesNotKeepZfsFuseFromStarting) {
 }
 
 TEST_F(PluginGuardTest, BadGuardSettingsAreRefusedNamingTheKey) {
-  for (const auto& [key, value] : std::vector<std::pair<std::string, nlohmann::json>>{
-           {"zfs_fuse", "zfs-fuse"}, {"command_lock", "lock"}, {"busy_retries", 0}}) {
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, nlohmann::json>>{{"zfs_fuse", "zfs-fuse"},
+                                                           {"command_lock", "lock"},
+                                                           {"busy_retries", 0},
+                                                           {"fuse_read_ahead_kb", -1},
+                                                           {"fuse_read_ahead_kb", 65537},
+                                                           {"fuse_read_ahead_kb", "2M"}}) {
     SCOPED_TRACE(key + " = " + value.dump());
     plugin::HostOptions options;
     options.plugin_config = {{"zfs", {{key, value}}}};

@@ -1,10 +1,15 @@
 // The WebSocket transport behind WsSession: Beast async operations on the connection's
-// strand, driven from the handler's own thread through futures (internal).
+// strand, driven from the handler's own thread: reads through futures, writes queued on the
+// strand (internal).
 #pragma once
 
+#include <condition_variable>
+#include <deque>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
@@ -67,29 +72,39 @@ class WsTransport : public WsSession,
     return std::optional<WsFrame>(std::move(frame));
   }
 
+  // Frames are queued and written in order on the strand, so the handler goes on while the
+  // frame is sent (a hand-off to the I/O thread and back saved per frame). write() waits only
+  // while more than kWriteBehind bytes are queued: a client that does not read slows the
+  // handler down and never makes the queue grow without bound. A failed write is reported by
+  // the writes and the close after it.
   Result<void> write(std::string_view data, bool binary) override {
-    std::lock_guard lock(write_mutex_);
-    auto done = std::make_shared<std::promise<beast::error_code>>();
-    auto result = done->get_future();
-    net::post(ws_.get_executor(), [self = this->shared_from_this(), data, binary, done] {
-      self->ws_.binary(binary);
-      self->ws_.async_write(net::buffer(data.data(), data.size()),
-                            [done](beast::error_code ec, std::size_t) { done->set_value(ec); });
-    });
-    if (auto ec = result.get()) return make_error(EPIPE, "websocket write: " + ec.message());
+    std::unique_lock lock(write_mutex_);
+    if (closed_) return make_error(EPIPE, "websocket write: the session is closed");
+    drained_.wait(lock, [&] { return queued_bytes_ <= kWriteBehind || write_error_; });
+    if (write_error_) return make_error(EPIPE, "websocket write: " + write_error_.message());
+    queued_bytes_ += data.size();
+    net::post(ws_.get_executor(),
+              [self = this->shared_from_this(), frame = std::string(data), binary]() mutable {
+                self->queue_.push_back({std::move(frame), binary});
+                if (!self->writing_) self->write_next();
+              });
     return {};
   }
 
+  // Sent after the frames queued before it; waits until the Close is written.
   Result<void> close(uint16_t code, std::string_view reason) override {
-    std::lock_guard lock(write_mutex_);
+    std::unique_lock lock(write_mutex_);
     closed_ = true;
+    if (write_error_) return make_error(EPIPE, "websocket close: " + write_error_.message());
+    lock.unlock();
     reason = reason.substr(0, std::min(reason.size(), kMaxCloseReason));  // Beast throws beyond
     auto done = std::make_shared<std::promise<beast::error_code>>();
     auto result = done->get_future();
     websocket::close_reason close_reason(static_cast<websocket::close_code>(code),
                                          beast::string_view(reason.data(), reason.size()));
     net::post(ws_.get_executor(), [self = this->shared_from_this(), close_reason, done] {
-      self->ws_.async_close(close_reason, [done](beast::error_code ec) { done->set_value(ec); });
+      self->pending_close_ = PendingClose{close_reason, done};
+      if (!self->writing_) self->write_next();
     });
     if (auto ec = result.get()) return make_error(EPIPE, "websocket close: " + ec.message());
     return {};
@@ -121,12 +136,74 @@ class WsTransport : public WsSession,
     });
   }
 
+  static constexpr std::size_t kWriteBehind = std::size_t{1} << 20;
+
+  struct Frame {
+    std::string data;
+    bool binary = false;
+  };
+  struct PendingClose {
+    websocket::close_reason reason;
+    std::shared_ptr<std::promise<beast::error_code>> done;
+  };
+
+  // On the strand: the next queued frame, else the pending Close, else nothing to do.
+  void write_next() {
+    if (!queue_.empty()) {
+      writing_ = true;
+      ws_.binary(queue_.front().binary);
+      ws_.async_write(net::buffer(queue_.front().data),
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->frame_written(ec);
+                      });
+      return;
+    }
+    writing_ = false;
+    if (!pending_close_) return;
+    auto close = std::move(*pending_close_);
+    pending_close_.reset();
+    {
+      std::lock_guard lock(write_mutex_);
+      if (write_error_) {
+        close.done->set_value(write_error_);
+        return;
+      }
+    }
+    writing_ = true;
+    ws_.async_close(close.reason,
+                    [done = close.done](beast::error_code ec) { done->set_value(ec); });
+  }
+
+  // On the strand: a frame's write ended; on an error the frames queued after it are dropped.
+  void frame_written(beast::error_code ec) {
+    std::size_t released = queue_.front().data.size();
+    queue_.pop_front();
+    if (ec) {
+      for (const auto& frame : queue_)
+        released += frame.data.size();
+      queue_.clear();
+    }
+    {
+      std::lock_guard lock(write_mutex_);
+      queued_bytes_ -= released;
+      if (ec && !write_error_) write_error_ = ec;
+    }
+    drained_.notify_all();
+    write_next();
+  }
+
   websocket::stream<Stream> ws_;
   SlotPtr connection_slot_;
   SlotPtr websocket_slot_;
   beast::flat_buffer buffer_;
   std::mutex read_mutex_;
   std::mutex write_mutex_;
+  std::condition_variable drained_;
+  std::size_t queued_bytes_ = 0;               // with write_mutex_
+  beast::error_code write_error_;              // with write_mutex_
+  std::deque<Frame> queue_;                    // on the strand
+  std::optional<PendingClose> pending_close_;  // on the strand
+  bool writing_ = false;                       // on the strand
   std::optional<std::future<ReadResult>> pending_read_;
 };
 

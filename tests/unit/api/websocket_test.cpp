@@ -1,6 +1,7 @@
 // Kleene's WebSocket protocol over a real server: config frame, starting, output, close codes
 // and reasons; and the 123-byte reason limit.
 #include <algorithm>
+#include <future>
 #include <optional>
 #include <string_view>
 
@@ -100,6 +101,28 @@ class WebSocketTest : public ::testing::Test {
       }
       (void)session.close_ok("bye");
     });
+    // Frames 0..n-1 of `size` bytes each (config {"frames": n, "size": size}), then 1000.
+    router_.websocket("/ws/flood", [](WsSession& session, const Request&) {
+      auto config = session.receive_config();
+      if (!config) return;
+      const std::string filler(config->value("size", 1024), 'x');
+      const int frames = config->value("frames", 0);
+      for (int i = 0; i < frames; ++i) {
+        if (!session.send_output(std::to_string(i) + ":" + filler)) return;
+      }
+      (void)session.close_ok("flooded");
+    });
+    // Writes until a write fails (the client left); says how many bytes it wrote by then.
+    router_.websocket("/ws/until-failure", [this](WsSession& session, const Request&) {
+      if (!session.receive_config()) return;
+      (void)session.send_starting();
+      const std::string chunk(64 * 1024, 'y');
+      std::size_t written = 0;
+      while (written < (std::size_t{256} << 20) && session.send_output(chunk))
+        written += chunk.size();
+      const bool closed = !session.close_ok("late");
+      failed_after_.set_value({written, closed});
+    });
     router_.websocket("/ws/throws",
                       [](WsSession&, const Request&) { throw std::runtime_error("boom"); });
     register_routes(router_, context_);
@@ -137,6 +160,7 @@ class WebSocketTest : public ::testing::Test {
   Router router_;
   std::unique_ptr<Server> server_;
   net::io_context ioc_;
+  std::promise<std::pair<std::size_t, bool>> failed_after_;  // /ws/until-failure
 };
 
 TEST_F(WebSocketTest, ConfigStartingOutputCloseOk) {
@@ -198,6 +222,41 @@ TEST_F(WebSocketTest, ReadsClientFrames) {
   ws.read(buffer, ec);
   EXPECT_EQ(ec, websocket::error::closed);
   EXPECT_EQ(ws.reason().code, 1000);
+}
+
+// Writes are queued (the handler does not wait for each frame to be sent), in order, and a
+// handler that writes more than the queue holds (1 MiB) waits for it instead of failing.
+TEST_F(WebSocketTest, QueuedWritesArriveInOrderThenTheClose) {
+  const int frames = 3000;  // 3 MiB of 1 KiB frames
+  auto outcome = run("/ws/flood", R"({"frames": 3000, "size": 1024})");
+  ASSERT_EQ(outcome.frames.size(), static_cast<std::size_t>(frames));
+  for (int i = 0; i < frames; ++i) {
+    const auto& data = outcome.frames[static_cast<std::size_t>(i)].first;
+    ASSERT_EQ(data.substr(0, data.find(':')), std::to_string(i));
+    ASSERT_EQ(data.size(), std::to_string(i).size() + 1 + 1024);
+  }
+  EXPECT_EQ(outcome.code, 1000);
+  EXPECT_NE(outcome.reason.find("flooded"), std::string::npos) << outcome.reason;
+}
+
+// A client that goes away makes the writes after it fail, and the close too: the handler
+// learns it within what the queue and the socket hold, not after all it meant to write.
+TEST_F(WebSocketTest, WritesFailOnceTheClientLeft) {
+  auto result = failed_after_.get_future();
+  {
+    websocket::stream<local::socket> ws(connect_unix(ioc_, dir_ / "ws.sock"));
+    ws.handshake("localhost", "/ws/until-failure");
+    ws.write(net::buffer(std::string("{}")));
+    beast::flat_buffer buffer;
+    ws.read(buffer);  // starting
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws).shutdown(net::socket_base::shutdown_both, ignored);
+    beast::get_lowest_layer(ws).close(ignored);
+  }
+  ASSERT_EQ(result.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  const auto [written, close_failed] = result.get();
+  EXPECT_LT(written, std::size_t{64} << 20);
+  EXPECT_TRUE(close_failed);
 }
 
 // The frames a server sent, from the raw bytes (server frames are unmasked): opcodes in order.

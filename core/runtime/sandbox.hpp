@@ -67,6 +67,12 @@ Error exec_process(const ProcessSpec& process, const Credentials& who, const Jai
 // (inheritable and ambient empty), then set no_new_privs.
 Result<void> keep_only_capabilities(std::uint64_t mask);
 
+// For the archive extractor, after keep_only_capabilities (no_new_privs): a seccomp filter that
+// allows everything but running programs, sockets, signals to other processes, other
+// processes' memory, namespaces, mounts and the kernel interfaces the container policy denies
+// (EPERM; gen_seccomp.cpp, kExtractDenied).
+Result<void> install_extract_seccomp();
+
 // The capability allow-list as names (CAP_CHOWN, ...), for docs and tests.
 std::vector<std::string> default_capabilities();
 

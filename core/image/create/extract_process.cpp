@@ -277,7 +277,8 @@ constexpr bool kChroot = true;
 #endif
 
 // In the child, before the first byte of the archive is parsed: libarchive loaded (it cannot be
-// after the chroot), root the extraction root, only extraction's capabilities, no_new_privs.
+// after the chroot), root the extraction root, only extraction's capabilities, no_new_privs,
+// the extractor's seccomp filter.
 Result<void> confine() {
   struct stat st {};
   if (::fstat(kRootFd, &st) != 0 || !S_ISDIR(st.st_mode))
@@ -286,6 +287,9 @@ Result<void> confine() {
   if (kChroot && (::fchdir(kRootFd) != 0 || ::chroot(".") != 0))
     return errno_error("extract-archive: chroot into the extraction root");
   TRY(runtime::sandbox::keep_only_capabilities(kHelperCapabilities));
+  // Not in sanitized builds either: LeakSanitizer stops the process's threads with ptrace at
+  // exit, which the filter denies.
+  if (kChroot) TRY(runtime::sandbox::install_extract_seccomp());
   return {};
 }
 

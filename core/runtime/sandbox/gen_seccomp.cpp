@@ -437,6 +437,52 @@ bool build(scmp_filter_ctx ctx, bool raw_sockets, bool sysvipc, bool mlock) {
   return ok;
 }
 
+// kleened's archive extractor (image/create/extract_process.cpp): everything is allowed but
+// what a parser bug could use to leave the process: running programs, sockets, signals to
+// other processes (it runs as root, as kleened does), other processes' memory, namespaces and
+// mounts, and the kernel interfaces the container policy denies too (kDenied). EPERM.
+constexpr const char* kExtractDenied[] = {
+    "accept",
+    "accept4",
+    "bind",
+    "chroot",
+    "connect",
+    "execve",
+    "execveat",
+    "kill",
+    "listen",
+    "memfd_secret",
+    "personality",
+    "pidfd_open",
+    "pidfd_send_signal",
+    "process_madvise",
+    "process_vm_readv",
+    "process_vm_writev",
+    "ptrace",
+    "rt_sigqueueinfo",
+    "rt_tgsigqueueinfo",
+    "socket",
+    "socketpair",
+    "tgkill",
+    "tkill",
+};
+
+bool build_extract(scmp_filter_ctx ctx) {
+  bool ok = true;
+  for (const char* name : kDenied)
+    ok &= add(ctx, SCMP_ACT_ERRNO(EPERM), name);
+  for (const char* name : kExtractDenied)
+    ok &= add(ctx, SCMP_ACT_ERRNO(EPERM), name);
+  // Threads may be made (libc, a decompressor), namespaces not; clone3 fails with ENOSYS, so
+  // libc falls back to clone, whose flags the filter can see.
+  for (scmp_datum_t flag = 1; flag != 0 && flag <= kNamespaceFlags; flag <<= 1) {
+    if ((kNamespaceFlags & flag) != 0)
+      ok &= add(ctx, SCMP_ACT_ERRNO(EPERM), "clone", {arg(0, SCMP_CMP_MASKED_EQ, flag, flag)});
+  }
+  ok &= add(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3");
+  return ok;
+}
+
 bool export_bpf(scmp_filter_ctx ctx, std::vector<unsigned char>& out) {
   std::FILE* tmp = std::tmpfile();
   if (tmp == nullptr) return false;
@@ -447,6 +493,20 @@ bool export_bpf(scmp_filter_ctx ctx, std::vector<unsigned char>& out) {
     out.push_back(static_cast<unsigned char>(c));
   std::fclose(tmp);
   return ok && !out.empty() && out.size() % sizeof(sock_filter) == 0;
+}
+
+// A BPF program as a C++ array definition named `name`.
+std::string bpf_array(const std::string& name, const std::vector<unsigned char>& bpf) {
+  std::string text = "inline constexpr sock_filter " + name + "[] = {\n";
+  for (std::size_t i = 0; i < bpf.size(); i += sizeof(sock_filter)) {
+    sock_filter insn;
+    std::memcpy(&insn, bpf.data() + i, sizeof insn);
+    char line[80];
+    std::snprintf(line, sizeof line, "    {0x%04x, %u, %u, 0x%08xU},\n", insn.code, insn.jt,
+                  insn.jf, insn.k);
+    text += line;
+  }
+  return text + "};\n";
 }
 
 }  // namespace
@@ -467,16 +527,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     seccomp_release(ctx);
-    text += "inline constexpr sock_filter kSeccompFilter" + std::to_string(index) + "[] = {\n";
-    for (std::size_t i = 0; i < bpf.size(); i += sizeof(sock_filter)) {
-      sock_filter insn;
-      std::memcpy(&insn, bpf.data() + i, sizeof insn);
-      char line[80];
-      std::snprintf(line, sizeof line, "    {0x%04x, %u, %u, 0x%08xU},\n", insn.code, insn.jt,
-                    insn.jf, insn.k);
-      text += line;
-    }
-    text += "};\n";
+    text += bpf_array("kSeccompFilter" + std::to_string(index), bpf);
   }
   text += "inline constexpr SeccompProgram kSeccompFilters[8] = {\n";
   for (unsigned index = 0; index < 8; ++index) {
@@ -484,6 +535,21 @@ int main(int argc, char** argv) {
     text += "    {" + name + ", sizeof " + name + " / sizeof " + name + "[0]},\n";
   }
   text += "};\n";
+
+  {
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+    std::vector<unsigned char> bpf;
+    if (ctx == nullptr || !build_extract(ctx) || !export_bpf(ctx, bpf)) {
+      std::fprintf(stderr, "gen_seccomp: cannot build the extract filter\n");
+      return 1;
+    }
+    seccomp_release(ctx);
+    text += "// kleened's archive extractor: allow all but kExtractDenied and kDenied.\n";
+    text += bpf_array("kExtractFilter", bpf);
+    text +=
+        "inline constexpr SeccompProgram kExtractProgram = {kExtractFilter, sizeof "
+        "kExtractFilter / sizeof kExtractFilter[0]};\n";
+  }
 
   const std::string tmp_path = std::string(argv[1]) + ".tmp";
   std::FILE* out = std::fopen(tmp_path.c_str(), "w");

@@ -31,8 +31,9 @@ std::size_t seccomp_filter_size(const JailParams& params) {
   return program_for(params).length;
 }
 
-Result<void> install_seccomp(const JailParams& params) {
-  const auto& program = program_for(params);
+namespace {
+
+Result<void> install_program(const SeccompProgram& program) {
   sock_fprog fprog{};
   fprog.len = static_cast<unsigned short>(program.length);
   fprog.filter = const_cast<sock_filter*>(program.code);  // the kernel only reads it
@@ -42,6 +43,16 @@ Result<void> install_seccomp(const JailParams& params) {
       return errno_error("install the seccomp filter");
   }
   return {};
+}
+
+}  // namespace
+
+Result<void> install_seccomp(const JailParams& params) {
+  return install_program(program_for(params));
+}
+
+Result<void> install_extract_seccomp() {
+  return install_program(kExtractProgram);
 }
 
 }  // namespace kleene::runtime::sandbox

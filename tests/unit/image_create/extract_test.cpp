@@ -404,7 +404,7 @@ TEST_F(ExtractInChild, TheHelperIsConfined) {
   auto root = tree_.root_fd();
   ExtractLimits limits;
   limits.progress_interval = std::chrono::milliseconds(0);
-  std::string status, helper_root;
+  std::string status, helper_root, seccomp;
   ExtractCallbacks callbacks;
   callbacks.progress = [&](const Progress&) {
     if (!status.empty()) return true;
@@ -415,6 +415,8 @@ TEST_F(ExtractInChild, TheHelperIsConfined) {
           line.starts_with("CapBnd:") || line.starts_with("CapInh:") ||
           line.starts_with("CapAmb:") || line.starts_with("NoNewPrivs:"))
         status += line + "\n";
+      if (line.starts_with("Seccomp:") || line.starts_with("Seccomp_filters:"))
+        seccomp += line + "\n";
     }
     std::error_code ec;
     helper_root = std::filesystem::read_symlink("/proc/" + pid + "/root", ec).string();
@@ -428,6 +430,17 @@ TEST_F(ExtractInChild, TheHelperIsConfined) {
             "CapEff:\t000000000800001b\nCapBnd:\t000000000800001b\n"
             "CapAmb:\t0000000000000000\nNoNewPrivs:\t1\n");
   EXPECT_EQ(helper_root, extract_helper_chroots() ? tree_.root().string() : "/");
+  // The extractor's seccomp filter: one more than this process has (mode 2); not in sanitized
+  // builds, like the chroot.
+  const auto filters_of_this_process = [] {
+    std::ifstream in("/proc/self/status");
+    for (std::string line; std::getline(in, line);)
+      if (line.starts_with("Seccomp_filters:")) return std::stoi(line.substr(16));
+    return 0;
+  };
+  const int filters = filters_of_this_process() + (extract_helper_chroots() ? 1 : 0);
+  EXPECT_EQ(seccomp, "Seccomp:\t" + std::string(filters > 0 ? "2" : "0") + "\nSeccomp_filters:\t" +
+                         std::to_string(filters) + "\n");
 }
 }  // namespace
 }  // namespace kleene::image::test

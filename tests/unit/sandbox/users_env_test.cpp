@@ -1,13 +1,24 @@
 // resolve_user on a temp root, final_env, the capability allow-list.
+#include <fcntl.h>
 #include <linux/capability.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
+#include "runtime/sandbox.hpp"
 #include "runtime/sandbox/internal.hpp"
 
 namespace kleene::runtime::sandbox {
@@ -215,6 +226,40 @@ TEST(Seccomp, OneFilterPerCombination) {
   EXPECT_LT(base, 4096U);  // BPF_MAXINSNS
   p.raw_sockets = true;
   EXPECT_NE(seccomp_filter_size(p), base);
+}
+
+// The archive extractor's filter, in a forked child: what it denies fails with EPERM, what an
+// extraction needs (files, memory, a thread) still works. Each check is a bit of the exit code.
+TEST(Seccomp, TheExtractFilterKeepsTheExtractorInItsProcess) {
+  const pid_t parent = ::getpid();
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    int failed = 0;
+    const auto expect_eperm = [&](long rc, int bit) {
+      if (rc != -1 || errno != EPERM) failed |= 1 << bit;
+    };
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || !install_extract_seccomp()) ::_exit(100);
+    expect_eperm(::socket(AF_UNIX, SOCK_STREAM, 0), 0);
+    char* const argv[] = {const_cast<char*>("/bin/true"), nullptr};
+    expect_eperm(::execve("/bin/true", argv, nullptr), 1);
+    expect_eperm(::kill(parent, 0), 2);
+    expect_eperm(::ptrace(PTRACE_ATTACH, parent, nullptr, nullptr), 3);
+    expect_eperm(::unshare(CLONE_NEWUSER), 4);
+    expect_eperm(::syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, nullptr, nullptr, nullptr, 0), 5);
+    expect_eperm(::mount("none", "/tmp", "tmpfs", 0, nullptr), 6);
+    // Allowed: files, and a thread (clone3 is ENOSYS, libc falls back to clone).
+    const int fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (fd < 0 || ::write(fd, "x", 1) != 1 || ::close(fd) != 0) failed |= 1 << 7;
+    bool ran = false;
+    std::thread([&] { ran = true; }).join();
+    if (!ran) failed |= 1 << 8;
+    ::_exit(failed);  // no atexit handlers (LeakSanitizer's would need ptrace)
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "bits of the checks that failed";
 }
 
 }  // namespace

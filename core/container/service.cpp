@@ -183,7 +183,10 @@ Result<std::string> remove_locked(Env& env, const Container& c) {
   if (env.runtime.state(c.id)) return make_error(EBUSY, "you cannot remove a running container");
   TRY(networking::disconnect_all_locked(env, c));
   const std::string dataset = c.dataset.empty() ? env.storage.layout().container(c.id) : c.dataset;
-  if (TRY(env.storage.exists(dataset))) TRY(env.storage.destroy(dataset, /*recursive=*/true));
+  // One storage call: a dataset that is gone already is what removing wants.
+  if (auto destroyed = env.storage.destroy(dataset, /*recursive=*/true);
+      !destroyed && destroyed.error().code != ENOENT)
+    return std::unexpected(destroyed.error());
   auto removed = ContainerRepository(env.store).remove(c.id);
   if (!removed && removed.error().code != ENOENT) return std::unexpected(removed.error());
   spdlog::info("container {} removed", c.id);

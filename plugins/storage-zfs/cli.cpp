@@ -116,7 +116,7 @@ std::string Cli::zpool(const std::vector<std::string>& args) const {
 
 std::string Cli::zfs_retrying_busy(const std::vector<std::string>& args,
                                    const std::function<void()>& between) const {
-  auto delay = std::chrono::milliseconds(10);
+  auto delay = std::chrono::milliseconds(2);
   for (int attempt = 1;; ++attempt) {
     auto result = zfs_raw(args);
     if (result.exit_code == 0) return result.out;

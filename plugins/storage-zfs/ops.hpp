@@ -33,7 +33,8 @@ json init(const Cli& cli, const json& request);  // init.cpp
 
 // Helpers shared by the files above.
 std::string string_field(const json& request, const char* key);
-// Destroy, retrying zfs-fuse's "busy" with an unmount in between.
+// Destroy. A zfs-fuse mount of it is unmounted first, and zfs-fuse's "busy" retried (unmounting
+// again in between).
 void destroy_dataset(const Cli& cli, const std::string& name, bool recursive);
 // The mountpoint of a filesystem, mounting it first if it is not mounted.
 std::string mounted_path(const Cli& cli, const std::string& dataset);
@@ -42,6 +43,9 @@ std::string mounted_path(const Cli& cli, const std::string& dataset);
 // /proc/self/mountinfo; nullopt when it is not mounted. mounted_path() asks it first.
 // The sources (dataset names) of every zfs / fuse.zfs mount in `mountinfo`.
 std::vector<std::string> mounted_sources(const std::string& mountinfo = "/proc/self/mountinfo");
+// Whether zfs-fuse has `dataset` or a dataset below it mounted (a fuse.zfs mount in `mountinfo`).
+bool fuse_mounted_tree(const std::string& dataset,
+                       const std::string& mountinfo = "/proc/self/mountinfo");
 std::optional<std::string> kernel_mountpoint(const std::string& dataset,
                                              const std::string& mountinfo = "/proc/self/mountinfo");
 

@@ -24,7 +24,7 @@ struct Settings {
   // zfs-fuse deadlocks under concurrent commands from several processes: with zfs-fuse (no
   // /dev/zfs) every zfs/zpool command holds an flock on this file. Empty: no lock.
   std::string command_lock = "/run/kleene-zfs-fuse.lock";
-  int busy_retries = 6;  // attempts at an operation that zfs-fuse reports busy
+  int busy_retries = 8;  // attempts at an operation that zfs-fuse reports busy (2 ms doubling)
   // zfs-fuse: the kernel's readahead (KiB) on a dataset's FUSE mount, set when a container
   // asks for its root. Each clone has inodes of its own, so a new container reads its
   // binaries through FUSE again; 128 KiB (the kernel's) makes that many small requests.

@@ -174,28 +174,32 @@ void start(ApiContext& context, WsSession& ws) {
     (void)ws.close_error("container not found");
     return;
   }
-  // The container's state (whose end settle_ended() may wait for): one keeper round trip, and
-  // one more only when the container had to be started.
-  auto state = env.runtime.state(c->id);
-  if (!state) {
+  // A running container: one keeper round trip, the exec (its answer names the init, whose end
+  // settle_ended() may wait for). A stopped one is started first when the client asks for it.
+  auto process = container::process_for(env, *instance, *c);
+  Result<std::unique_ptr<runtime::Execution>> execution = make_error(ENOENT, "not running");
+  if (process) execution = env.runtime.exec(c->id, *process, config.attach);
+  if (!execution && execution.error().code == ENOENT && !env.runtime.state(c->id)) {
     if (!config.start_container) return fail(kNotStarting);
     if (auto started = container::start(env, *c); !started && started.error().code != EEXIST)
       return fail(started.error().message);
-    state = env.runtime.state(c->id);
+    if (process) execution = env.runtime.exec(c->id, *process, config.attach);
   }
-  auto process = container::process_for(env, *instance, *c);
   if (!process) return fail(process.error().message);
-  auto execution = env.runtime.exec(c->id, *process, config.attach);
   if (!execution) return fail(execution.error().message);
   spdlog::debug("execution instance {} started in container {}", exec_id, c->id);
   if (!config.attach || !*execution) {
     (void)ws.close_detached(kDetached);
     return;
   }
+  pid_t init_pid = (*execution)->init_pid();
+  if (init_pid == 0) {  // a keeper from before the exec's answer named it
+    if (auto state = env.runtime.state(c->id)) init_pid = state->init_pid;
+  }
   if (!ws.send_starting()) {
     (void)env.runtime.stop_exec(c->id, exec_id, false);
   }
-  stream(ws, env, *c, exec_id, **execution, state ? state->init_pid : 0);
+  stream(ws, env, *c, exec_id, **execution, init_pid);
 }
 
 }  // namespace

@@ -5,8 +5,9 @@
 // is a small static binary and this code is linked into it.
 //
 // One connection per request. The first frame is the request; the keeper answers with one
-// frame (kOk, kError or kStateReply). An attached exec then streams kOutput frames and one
-// kExit from the keeper, and takes kStdin, kCloseStdin and kResize frames from kleened.
+// frame (kOk, kError or kStateReply; kOk to kExec carries the init's pid, i32). An attached exec
+// then streams kOutput frames and one kExit from the keeper, and takes kStdin, kCloseStdin and
+// kResize frames from kleened.
 #pragma once
 
 #include <cstdint>

@@ -62,7 +62,7 @@ Error not_running(const std::string& id) {
 // An attached execution: the connection to the keeper that carries its stream.
 class KeeperExecution final : public Execution {
  public:
-  explicit KeeperExecution(UniqueFd fd) : fd_(std::move(fd)) {}
+  KeeperExecution(UniqueFd fd, pid_t init_pid) : fd_(std::move(fd)), init_pid_(init_pid) {}
 
   Result<ExecEvent> next() override {
     if (done_) return make_error(ENODATA, "the execution has exited");
@@ -100,6 +100,7 @@ class KeeperExecution final : public Execution {
   Result<void> resize(unsigned short rows, unsigned short cols) override {
     return send(Writer(protocol::kResize).u16(rows).u16(cols).frame());
   }
+  [[nodiscard]] pid_t init_pid() const override { return init_pid_; }
 
  private:
   Result<void> send(const std::string& frame) {
@@ -111,6 +112,7 @@ class KeeperExecution final : public Execution {
   }
 
   UniqueFd fd_;
+  pid_t init_pid_;
   std::mutex write_mutex_;
   bool done_ = false;
 };
@@ -322,13 +324,17 @@ Result<std::unique_ptr<Execution>> Runtime::exec(const std::string& container_id
   protocol::put(w, process);
   w.u8(attach ? 1 : 0);
   UniqueFd fd;
-  TRY(impl_->request(container_id, w.frame(), &fd));
+  const std::string answer = TRY(impl_->request(container_id, w.frame(), &fd));
   if (!attach) return std::unique_ptr<Execution>();
+  // kOk and the init's pid; a keeper from before kleened asked for it answers kOk alone.
+  Reader r(answer);
+  (void)r.type();
+  const pid_t init_pid = r.at_end() ? 0 : r.i32();
   // The stream has no deadline: a process may stay silent for as long as it likes.
   timeval none{0, 0};
   ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
   ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &none, sizeof none);
-  return std::make_unique<KeeperExecution>(std::move(fd));
+  return std::make_unique<KeeperExecution>(std::move(fd), r.ok() ? init_pid : 0);
 }
 
 Result<void> Runtime::stop_exec(const std::string& container_id, const std::string& exec_id,

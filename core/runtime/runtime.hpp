@@ -59,6 +59,9 @@ class Execution {
   virtual Result<void> write_stdin(std::string_view bytes) = 0;
   virtual Result<void> close_stdin() = 0;
   virtual Result<void> resize(unsigned short rows, unsigned short cols) = 0;  // tty only
+  // The container's init when the execution started, as the keeper's answer to the exec named
+  // it (0: a keeper from before that answer; ask state()).
+  [[nodiscard]] virtual pid_t init_pid() const { return 0; }
 };
 
 // A hook run after the container's namespaces exist and before anything runs in them (the

@@ -315,7 +315,8 @@ void Keeper::on_exec_request(UniqueFd conn, Reader& r) {
   if (e->stdio.master) set_nonblocking(e->stdio.master.get());
   if (e->stdio.out_read) set_nonblocking(e->stdio.out_read.get());
   if (e->stdio.in_write) set_nonblocking(e->stdio.in_write.get());
-  reply(conn.get(), Writer(protocol::kOk).frame());
+  // The init's pid: kleened settles the container's end against it, without asking state.
+  reply(conn.get(), Writer(protocol::kOk).i32(init_pid_).frame());
   if (attach) {
     set_nonblocking(conn.get());
     e->client = std::move(conn);

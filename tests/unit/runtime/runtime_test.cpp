@@ -187,7 +187,11 @@ TEST_F(RuntimeTest, EchoRunsAndTheContainerEndsWithIt) {
   EXPECT_GT(state.init_pid, 0);
   EXPECT_GT(state.keeper_pid, 0);
   EXPECT_TRUE(fs::exists(kCgroupRoot / "pids/kleene" / s.id));
-  auto outcome = run(s.id, {"/bin/echo", "hello", "world"});
+  auto execution = runtime_->exec(s.id, process({"/bin/echo", "hello", "world"}), true);
+  ASSERT_TRUE(execution) << execution.error().message;
+  // The keeper's answer names the init (kleened settles the container's end against it).
+  EXPECT_EQ((*execution)->init_pid(), state.init_pid);
+  auto outcome = collect(**execution);
   EXPECT_EQ(outcome.output, "hello world\n");
   EXPECT_EQ(outcome.exit_code, 0);
   EXPECT_TRUE(outcome.container_ended);

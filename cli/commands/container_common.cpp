@@ -296,9 +296,11 @@ Outcome<std::string> create_container(const Context& ctx, const po::variables_ma
       ctx.err << config.error().message << std::endl;
       return std::unexpected(config.error().code);
     }
+    // Kept for what follows (run: the network, the exec create and its start).
     auto sent = ctx.client.request({.method = boost::beast::http::verb::post,
                                     .target = "/containers/create",
-                                    .body = config->dump()});
+                                    .body = config->dump(),
+                                    .keep_connection = true});
     if (!sent) return std::unexpected(ctx.fail(sent.error()));
     response = std::move(*sent);
     if (!given.empty() || response->status != 409 ||
@@ -323,7 +325,8 @@ Outcome<std::string> create_container(const Context& ctx, const po::variables_ma
     if (network->ip6) endpoint["ip_address6"] = *network->ip6;
     auto connected = ctx.client.request({.method = boost::beast::http::verb::post,
                                          .target = "/networks/connect",
-                                         .body = endpoint.dump()});
+                                         .body = endpoint.dump(),
+                                         .keep_connection = true});
     if (!connected) return std::unexpected(ctx.fail(connected.error()));
     if (connected->status != 204) {
       ctx.err << "could not connect container: " << connected->error_message() << std::endl;

@@ -24,11 +24,13 @@ constexpr std::size_t kMaxQueuedFrames = 16;  // stdin waits while this many fra
 
 class AttachSession {
  public:
-  AttachSession(const Endpoint& endpoint, AttachOptions options)
-      : options_(std::move(options)), conn_(endpoint) {}
+  AttachSession(std::unique_ptr<WsConnection> conn, AttachOptions options)
+      : options_(std::move(options)), owned_(std::move(conn)), conn_(*owned_) {}
 
-  kleene::Result<AttachResult> run(const std::string& config) {
-    TRY(conn_.connect("/exec/start", std::chrono::seconds(30)));
+  // `opened`: the connection is open already (the exec create kept it).
+  kleene::Result<AttachResult> run(bool opened, const std::string& config) {
+    if (!opened) TRY(conn_.open());
+    TRY(conn_.upgrade("/exec/start", std::chrono::seconds(30)));
     std::string first;
     if (auto ec = conn_.start(config, first)) return finish(ec);
     if (is_ws_message(first, "starting")) {
@@ -139,7 +141,8 @@ class AttachSession {
   }
 
   AttachOptions options_;
-  WsConnection conn_;
+  std::unique_ptr<WsConnection> owned_;
+  WsConnection& conn_;
   std::optional<RawMode> raw_;
   std::optional<WindowSizeWatcher> watcher_;
   std::array<char, 4096> chunk_{};
@@ -173,8 +176,6 @@ int detached(const Context& ctx, const nlohmann::json& config) {
 
 int attached(const Context& ctx, const std::string& exec_id, const nlohmann::json& config,
              const ExecRequest& request) {
-  auto endpoint = make_endpoint(ctx.client.settings());
-  if (!endpoint) return ctx.fail(endpoint.error());
   ctx.out << std::flush;
   AttachOptions options{.interactive = request.interactive,
                         .tty = request.tty,
@@ -183,7 +184,11 @@ int attached(const Context& ctx, const std::string& exec_id, const nlohmann::jso
                           ctx.out.write(data.data(), static_cast<std::streamsize>(data.size()));
                           ctx.out.flush();
                         }};
-  auto result = attach_session(*endpoint, config, std::move(options));
+  auto conn = ctx.client.connection();
+  if (!conn) return ctx.fail(conn.error());
+  const bool opened = (*conn)->reusable();
+  AttachSession session(std::move(*conn), std::move(options));
+  auto result = session.run(opened, config.dump());
   if (!result) return ctx.fail(result.error());
   if (result->signal != 0) {
     stop_execution(ctx, exec_id);
@@ -232,8 +237,8 @@ kleene::Result<AttachResult> attach_session(const Endpoint& endpoint, const nloh
                                             AttachOptions options) {
   if (!options.on_output) options.on_output = [](std::string_view) {};
   const auto text = config.dump();
-  AttachSession session(endpoint, std::move(options));
-  return session.run(text);
+  AttachSession session(std::make_unique<WsConnection>(endpoint), std::move(options));
+  return session.run(/*opened=*/false, text);
 }
 
 int run_execution(const Context& ctx, const ExecRequest& request) {
@@ -242,9 +247,11 @@ int run_execution(const Context& ctx, const ExecRequest& request) {
                                       {"env", request.env},
                                       {"user", request.user},
                                       {"tty", request.tty}};
+  // The connection stays for the start (/exec/start on the same one).
   auto response = ctx.client.request({.method = boost::beast::http::verb::post,
                                       .target = "/exec/create",
-                                      .body = exec_config.dump()});
+                                      .body = exec_config.dump(),
+                                      .keep_connection = true});
   if (!response) return ctx.fail(response.error());
   if (response->status != 201) return ctx.fail(*response);
   auto body = response->json();

@@ -2,6 +2,7 @@
 // kleened named by the settings.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -14,9 +15,16 @@
 
 namespace klee {
 
+namespace transport {
+class WsConnection;
+}
+
 class Client {
  public:
-  explicit Client(Settings settings) : settings_(std::move(settings)) {}
+  explicit Client(Settings settings);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
 
   [[nodiscard]] kleene::Result<HttpResponse> request(HttpRequest request) const;
   [[nodiscard]] kleene::Result<HttpResponse> get(std::string target) const;
@@ -29,6 +37,11 @@ class Client {
                                                    const nlohmann::json& config,
                                                    WsHandlers handlers = {}) const;
 
+  // The connection a request with keep_connection left open (the server willing; reusable()),
+  // for a WebSocket session to upgrade; else a new one, not yet open. Requests and websocket()
+  // use the kept one themselves.
+  [[nodiscard]] kleene::Result<std::unique_ptr<transport::WsConnection>> connection() const;
+
   [[nodiscard]] const Settings& settings() const { return settings_; }
 
  private:
@@ -36,6 +49,8 @@ class Client {
 
   Settings settings_;
   mutable std::optional<Endpoint> endpoint_;  // built on first use: --help needs no TLS files
+  // Open, with nothing pending: what the last request with keep_connection left.
+  mutable std::unique_ptr<transport::WsConnection> kept_;
 };
 
 }  // namespace klee

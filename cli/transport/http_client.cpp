@@ -7,20 +7,16 @@
 #include "util/json_body.hpp"
 
 namespace klee {
-namespace {
+
+namespace transport {
 
 namespace http = boost::beast::http;
-using namespace transport;
 
 constexpr std::uint64_t kMaxResponseBody = 256ULL * 1024 * 1024;
 
 template <typename S>
-kleene::Result<HttpResponse> exchange(const Endpoint& endpoint, const HttpRequest& request) {
-  asio::io_context ioc;
-  std::optional<S> stream;
-  emplace_stream(stream, ioc, endpoint);
-  TRY(establish(ioc, *stream, endpoint));
-
+kleene::Result<HttpResponse> exchange_on(asio::io_context& ioc, S& stream, const Endpoint& endpoint,
+                                         const HttpRequest& request, bool* keep) {
   http::request<http::string_body> req{request.method, request.target, 11};
   req.set(http::field::host, endpoint.url.authority());
   req.set(http::field::user_agent, "klee/" + std::string(kVersion));
@@ -30,13 +26,13 @@ kleene::Result<HttpResponse> exchange(const Endpoint& endpoint, const HttpReques
     req.set(http::field::content_type, request.content_type);
     req.body() = request.body;
   }
-  req.keep_alive(false);
+  req.keep_alive(keep != nullptr);
   req.prepare_payload();
 
-  auto& lowest = beast::get_lowest_layer(*stream);
+  auto& lowest = beast::get_lowest_layer(stream);
   lowest.expires_after(request.timeout);
   auto ec =
-      run_step(ioc, [&](auto handler) { http::async_write(*stream, req, std::move(handler)); });
+      run_step(ioc, [&](auto handler) { http::async_write(stream, req, std::move(handler)); });
   if (ec) return std::unexpected(transport_error(ec, "sending request"));
 
   beast::flat_buffer buffer;
@@ -44,9 +40,42 @@ kleene::Result<HttpResponse> exchange(const Endpoint& endpoint, const HttpReques
   parser.body_limit(kMaxResponseBody);
   lowest.expires_after(request.timeout);
   ec = run_step(
-      ioc, [&](auto handler) { http::async_read(*stream, buffer, parser, std::move(handler)); });
+      ioc, [&](auto handler) { http::async_read(stream, buffer, parser, std::move(handler)); });
   if (ec) return std::unexpected(transport_error(ec, "reading response"));
+  lowest.expires_never();
 
+  auto& res = parser.get();
+  // Reusable when the server keeps it open and sent nothing past the answer.
+  if (keep != nullptr) *keep = res.keep_alive() && buffer.size() == 0;
+  HttpResponse out;
+  out.status = res.result_int();
+  out.content_type = std::string(res[http::field::content_type]);
+  out.body = std::move(res.body());
+  return out;
+}
+
+template kleene::Result<HttpResponse> exchange_on<PlainStream>(asio::io_context&, PlainStream&,
+                                                               const Endpoint&, const HttpRequest&,
+                                                               bool*);
+template kleene::Result<HttpResponse> exchange_on<TlsStream>(asio::io_context&, TlsStream&,
+                                                             const Endpoint&, const HttpRequest&,
+                                                             bool*);
+
+}  // namespace transport
+
+namespace {
+
+using namespace transport;
+
+template <typename S>
+kleene::Result<HttpResponse> exchange(const Endpoint& endpoint, const HttpRequest& request) {
+  asio::io_context ioc;
+  std::optional<S> stream;
+  emplace_stream(stream, ioc, endpoint);
+  TRY(establish(ioc, *stream, endpoint));
+  auto out = TRY(exchange_on(ioc, *stream, endpoint, request, /*keep=*/nullptr));
+
+  auto& lowest = beast::get_lowest_layer(*stream);
   if constexpr (is_tls<S>) {
     // A polite close_notify; the answer is complete, so failures here do not matter.
     lowest.expires_after(std::chrono::seconds(2));
@@ -55,12 +84,6 @@ kleene::Result<HttpResponse> exchange(const Endpoint& endpoint, const HttpReques
     error_code ignored;
     lowest.socket().shutdown(asio::socket_base::shutdown_both, ignored);
   }
-
-  auto& res = parser.get();
-  HttpResponse out;
-  out.status = res.result_int();
-  out.content_type = std::string(res[http::field::content_type]);
-  out.body = std::move(res.body());
   return out;
 }
 

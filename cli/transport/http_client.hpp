@@ -18,6 +18,9 @@ struct HttpRequest {
   std::string body;
   std::string content_type = "application/json";
   std::chrono::milliseconds timeout{120'000};  // for sending and receiving, after connecting
+  // Keep the connection for the client's next request or WebSocket session (Client): a command
+  // that sends several in a row (run: create, exec create, exec start) connects once.
+  bool keep_connection = false;
 };
 
 struct HttpResponse {

@@ -18,6 +18,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "transport/endpoint.hpp"
+#include "transport/http_client.hpp"
 #include "util/error.hpp"
 
 namespace klee::transport {
@@ -141,5 +142,18 @@ void emplace_stream(std::optional<S>& out, asio::io_context& ioc, const Endpoint
     out.emplace(ioc);
   }
 }
+
+// One HTTP/1.1 exchange on a connected stream (http_client.cpp, compiled there once for both
+// stream types). keep: null asks the server to close; else the request asks to keep the
+// connection and *keep says whether it may carry another request or an upgrade.
+template <typename S>
+kleene::Result<HttpResponse> exchange_on(asio::io_context& ioc, S& stream, const Endpoint& endpoint,
+                                         const HttpRequest& request, bool* keep);
+extern template kleene::Result<HttpResponse> exchange_on<PlainStream>(asio::io_context&,
+                                                                      PlainStream&, const Endpoint&,
+                                                                      const HttpRequest&, bool*);
+extern template kleene::Result<HttpResponse> exchange_on<TlsStream>(asio::io_context&, TlsStream&,
+                                                                    const Endpoint&,
+                                                                    const HttpRequest&, bool*);
 
 }  // namespace klee::transport

@@ -34,13 +34,14 @@ std::size_t incomplete_utf8_tail(std::string_view data) {
 
 class Session {
  public:
-  Session(const Endpoint& endpoint, WsHandlers handlers)
-      : handlers_(std::move(handlers)), conn_(endpoint) {
+  Session(std::unique_ptr<WsConnection> conn, WsHandlers handlers)
+      : handlers_(std::move(handlers)), owned_(std::move(conn)), conn_(*owned_) {
     if (!handlers_.on_output) handlers_.on_output = write_stdout;
   }
 
-  kleene::Result<WsResult> run(std::string_view target, std::string_view config) {
-    TRY(conn_.connect(target, handlers_.handshake_timeout));
+  kleene::Result<WsResult> run(bool opened, std::string_view target, std::string_view config) {
+    if (!opened) TRY(conn_.open());
+    TRY(conn_.upgrade(target, handlers_.handshake_timeout));
     std::string first;
     if (auto ec = conn_.start(config, first)) return finish(ec);
     if (is_ws_message(first, "starting")) {
@@ -92,7 +93,8 @@ class Session {
   }
 
   WsHandlers handlers_;
-  WsConnection conn_;
+  std::unique_ptr<WsConnection> owned_;
+  WsConnection& conn_;
   std::array<char, 4096> chunk_{};
   std::string pending_;
   std::string outgoing_;
@@ -101,10 +103,11 @@ class Session {
 
 }  // namespace
 
-kleene::Result<WsResult> ws_session(const Endpoint& endpoint, std::string_view target,
-                                    std::string_view config_json, WsHandlers handlers) {
-  Session session(endpoint, std::move(handlers));
-  return session.run(target, config_json);
+kleene::Result<WsResult> ws_session(std::unique_ptr<WsConnection> conn, bool opened,
+                                    std::string_view target, std::string_view config_json,
+                                    WsHandlers handlers) {
+  Session session(std::move(conn), std::move(handlers));
+  return session.run(opened, target, config_json);
 }
 
 }  // namespace klee

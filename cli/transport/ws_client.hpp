@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -34,9 +35,15 @@ struct WsResult {
   std::string raw_reason;
 };
 
+namespace transport {
+class WsConnection;
+}
+
+// On `conn` (already open when `opened`: a request before kept it; else it connects first).
 // Transport failures (cannot connect, handshake declined, connection dropped without a Close)
 // are errors; any Close frame, whatever its code, is a result.
-[[nodiscard]] kleene::Result<WsResult> ws_session(const Endpoint& endpoint, std::string_view target,
+[[nodiscard]] kleene::Result<WsResult> ws_session(std::unique_ptr<transport::WsConnection> conn,
+                                                  bool opened, std::string_view target,
                                                   std::string_view config_json,
                                                   WsHandlers handlers = {});
 

@@ -15,7 +15,9 @@ namespace websocket = boost::beast::websocket;
 class WsConnection::Stream {
  public:
   virtual ~Stream() = default;
-  virtual kleene::Result<void> connect(std::string_view target,
+  virtual kleene::Result<void> open() = 0;
+  virtual kleene::Result<HttpResponse> request(const HttpRequest& request, bool& keep) = 0;
+  virtual kleene::Result<void> upgrade(std::string_view target,
                                        std::chrono::milliseconds handshake_timeout) = 0;
   // Runs the loop until the frame is written / read.
   virtual error_code write(std::string_view data, bool binary) = 0;
@@ -40,10 +42,18 @@ class StreamOf final : public WsConnection::Stream {
     }
   }
 
-  kleene::Result<void> connect(std::string_view target,
-                               std::chrono::milliseconds handshake_timeout) override {
+  kleene::Result<void> open() override {
     TRY(establish(ioc_, ws_->next_layer(), endpoint_));
     beast::get_lowest_layer(*ws_).expires_never();
+    return {};
+  }
+
+  kleene::Result<HttpResponse> request(const HttpRequest& request, bool& keep) override {
+    return exchange_on(ioc_, ws_->next_layer(), endpoint_, request, &keep);
+  }
+
+  kleene::Result<void> upgrade(std::string_view target,
+                               std::chrono::milliseconds handshake_timeout) override {
     ws_->set_option(
         websocket::stream_base::timeout{handshake_timeout, websocket::stream_base::none(), false});
     ws_->set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
@@ -122,9 +132,19 @@ WsConnection::WsConnection(const Endpoint& endpoint) : signals_(ioc_) {
 
 WsConnection::~WsConnection() = default;
 
-kleene::Result<void> WsConnection::connect(std::string_view target,
+kleene::Result<void> WsConnection::open() {
+  return stream_->open();
+}
+
+kleene::Result<HttpResponse> WsConnection::request(const HttpRequest& request) {
+  reusable_ = false;
+  return stream_->request(request, reusable_);
+}
+
+kleene::Result<void> WsConnection::upgrade(std::string_view target,
                                            std::chrono::milliseconds handshake_timeout) {
-  return stream_->connect(target, handshake_timeout);
+  reusable_ = false;
+  return stream_->upgrade(target, handshake_timeout);
 }
 
 error_code WsConnection::start(std::string_view config, std::string& first,

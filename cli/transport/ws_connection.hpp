@@ -26,6 +26,7 @@
 
 #include "transport/close_reason.hpp"
 #include "transport/endpoint.hpp"
+#include "transport/http_client.hpp"
 #include "util/error.hpp"
 
 namespace klee::transport {
@@ -82,6 +83,19 @@ class WsConnection {
   // Connects and upgrades to `target` (klee's User-Agent, `handshake_timeout` until the server
   // answers, none afterwards). A declined upgrade is an error with the server's message.
   kleene::Result<void> connect(std::string_view target,
+                               std::chrono::milliseconds handshake_timeout) {
+    TRY(open());
+    return upgrade(target, handshake_timeout);
+  }
+
+  // The two halves of connect(), with HTTP requests between them: open() connects (and does
+  // the TLS handshake); request() sends one HTTP/1.1 request and reads its answer; upgrade()
+  // makes the connection a WebSocket. After request(), reusable() says whether the server
+  // keeps the connection open for more.
+  kleene::Result<void> open();
+  kleene::Result<HttpResponse> request(const HttpRequest& request);
+  [[nodiscard]] bool reusable() const { return reusable_; }
+  kleene::Result<void> upgrade(std::string_view target,
                                std::chrono::milliseconds handshake_timeout);
 
   // Sends `config` as a text frame and reads the server's first frame into `first`. An error
@@ -133,6 +147,7 @@ class WsConnection {
   std::unique_ptr<Stream> stream_;
   std::function<void(std::string)> on_frame_;
   error_code read_error_;
+  bool reusable_ = false;
 };
 
 }  // namespace klee::transport

@@ -16,6 +16,7 @@
 #include <memory>
 #include <regex>
 
+#include "certs.hpp"
 #include "container_fixture.hpp"
 
 namespace kleene::it {
@@ -226,6 +227,46 @@ TEST_F(KleeContainersTest, RunAttachedExitsWithTheProcessCode) {
   EXPECT_NE(r.out.find("err\n"), std::string::npos);  // the process's stderr is in the output
   EXPECT_EQ(lines.back(),
             "executable " + exec_id_of(r.out) + " and its container exited with exit-code 3");
+}
+
+// klee keeps one connection for the container create, the exec create and the start's upgrade;
+// kleened serves all three on it, over mutual TLS too.
+class KleeOverTlsTest : public KleeContainersTest {
+ protected:
+  void SetUp() override {
+    pki = make_test_pki(dir);
+    daemon.config()["api_listening_sockets"] =
+        json::array({json{{"address", "http://" + daemon.socket_path()}},
+                     json{{"address", "https://127.0.0.1:0"},
+                          {"tlscert", pki.server_cert},
+                          {"tlskey", pki.server_key},
+                          {"tlsverify", true},
+                          {"tlscacert", pki.ca_cert}}});
+    KleeContainersTest::SetUp();
+  }
+
+  ProcessResult klee_tls(std::vector<std::string> args) {
+    std::vector<std::string> argv{
+        paths::klee(), "--host",        daemon.address("https://127.0.0.1:"),
+        "--tlsverify", "--tlscacert",   pki.ca_cert,
+        "--tlscert",   pki.client_cert, "--tlskey",
+        pki.client_key};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_command(argv, test_environment(), std::chrono::seconds(60));
+  }
+
+  TestPki pki;
+};
+
+TEST_F(KleeOverTlsTest, RunAndExecOnOneConnectionEach) {
+  auto r = klee_tls({"run", "busybox", "sh", "-c", "echo over tls; exit 4"});
+  EXPECT_EQ(r.exit_code, 4) << describe(r);
+  EXPECT_NE(r.out.find("over tls\n"), std::string::npos) << r.out;
+  auto detached = klee_tls({"run", "-d", "--name", "tls", "busybox", "sleep", "1000"});
+  EXPECT_EQ(detached.exit_code, 0) << describe(detached);
+  auto e = klee_tls({"exec", "tls", "echo", "exec over tls"});
+  EXPECT_EQ(e.exit_code, 0) << describe(e);
+  EXPECT_NE(e.out.find("exec over tls\n"), std::string::npos) << e.out;
 }
 
 TEST_F(KleeContainersTest, RunDetachedLeavesItRunning) {

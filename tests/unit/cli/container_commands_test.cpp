@@ -219,6 +219,37 @@ TEST(ContainerCommands, RunAttachedPrintsKleenesLinesAndExitsWithTheProcessCode)
   EXPECT_EQ(server->last().ws_frames, (std::vector<std::string>{std::string(1, '\x02')}));
 }
 
+// run connects once: the container create, the exec create and the start's upgrade share the
+// connection; exec and run -d too.
+TEST(ContainerCommands, RunAndExecConnectOnce) {
+  const std::vector<std::string> run_targets{"/containers/create", "/exec/create", "/exec/start"};
+  for (const auto& args : {std::vector<std::string>{"run", "busybox", "/bin/sh"},
+                           std::vector<std::string>{"run", "-d", "busybox", "/bin/sh"}}) {
+    auto server = TestServer::on_tcp();
+    auto r = klee_at(*server, args);
+    EXPECT_EQ(r.code, args[1] == "-d" ? 0 : 3) << r.err;
+    EXPECT_EQ(server->last().connections, 1) << args[1];
+    EXPECT_EQ(server->last().targets, run_targets) << args[1];
+  }
+  auto server = TestServer::on_tcp();
+  auto r = klee_at(*server, {"exec", "web", "/bin/sh"});
+  EXPECT_EQ(r.code, 3) << r.err;
+  EXPECT_EQ(server->last().connections, 1);
+  EXPECT_EQ(server->last().targets, (std::vector<std::string>{"/exec/create", "/exec/start"}));
+}
+
+// A server that closes the connection after the exec create ("Connection: close"; kleened does
+// while it stops) gets the start on a new one.
+TEST(ContainerCommands, AServerThatClosesAfterTheExecCreateGetsTheStartOnANewConnection) {
+  auto server = TestServer::on_tcp();
+  auto r = klee_at(*server, {"exec", "closing", "/bin/sh"});
+  EXPECT_EQ(r.code, 3) << r.err;
+  EXPECT_EQ(r.out,
+            "created execution instance e0000000001\nhello\n\n"
+            "executable e0000000001 and its container exited with exit-code 3\n");
+  EXPECT_EQ(server->last().connections, 2);
+}
+
 TEST(ContainerCommands, RunDetached) {
   auto server = TestServer::on_tcp();
   auto r = klee_at(*server, {"run", "-d", "busybox", "/bin/sh"});

@@ -203,12 +203,50 @@ TEST_F(Tls, OverUnixSocket) {
   expect_version_roundtrip(Client(s));
 }
 
+// A kept connection carries the next request and then the WebSocket upgrade, under TLS too.
+TEST_F(Tls, AKeptConnectionCarriesTheNextRequestAndTheUpgrade) {
+  auto server = TestServer::on_tcp(server_options(true));
+  Settings s = settings_for(server->url());
+  s.tlscacert = certs_->ca;
+  s.tlscert = certs_->client_cert;
+  s.tlskey = certs_->client_key;
+  Client client(s);
+  for (int i = 0; i < 2; ++i) {
+    auto res = client.request({.method = boost::beast::http::verb::post,
+                               .target = "/echo",
+                               .body = R"({"n":1})",
+                               .keep_connection = true});
+    ASSERT_TRUE(res) << res.error().message;
+    EXPECT_EQ(res->status, 201u);
+  }
+  WsHandlers handlers;
+  std::string output;
+  handlers.on_output = [&](std::string_view data) { output += data; };
+  auto ws = client.websocket("/ws/ok", nlohmann::json::object(), std::move(handlers));
+  ASSERT_TRUE(ws) << ws.error().message;
+  EXPECT_EQ(ws->close_code, 1000u);
+  EXPECT_EQ(output, "hello wörld\n");
+  const auto seen = server->last();
+  EXPECT_EQ(seen.connections, 1);
+  EXPECT_EQ(seen.targets, (std::vector<std::string>{"/echo", "/echo", "/ws/ok"}));
+}
+
 TEST_F(Tls, UnreadableFilesAreReported) {
   Settings s = settings_for("https://127.0.0.1:1");
   s.tlscacert = dir_->file("missing-ca.pem");
   auto res = Client(s).get("/version");
   ASSERT_FALSE(res);
   EXPECT_NE(res.error().message.find("missing-ca.pem"), std::string::npos);
+}
+
+// Without keep_connection every request is a connection of its own, and the server is asked
+// to close it.
+TEST(HttpClient, RequestsThatDoNotKeepTheirConnectionEachHaveOne) {
+  auto server = TestServer::on_tcp();
+  Client client(settings_for(server->url()));
+  expect_version_roundtrip(client);
+  expect_version_roundtrip(client);
+  EXPECT_EQ(server->last().connections, 2);
 }
 
 // The whole command line in-process against the test server.

@@ -243,13 +243,13 @@ void ws_script(WS& ws, const std::string& target, Recorded& rec, std::mutex& mu)
     ws.read(buffer, ec);
 }
 
+// One request; false when the connection is done.
 template <typename Stream>
-void serve(Stream& stream, Recorded& rec, std::mutex& mu) {
+bool serve_one(Stream& stream, beast::flat_buffer& buffer, http::request<http::string_body>& req,
+               Recorded& rec, std::mutex& mu) {
   error_code ec;
-  beast::flat_buffer buffer;
-  http::request<http::string_body> req;
   http::read(stream, buffer, req, ec);
-  if (ec) return;
+  if (ec) return false;
   const std::string target(req.target());
   {
     std::lock_guard lock(mu);
@@ -264,10 +264,28 @@ void serve(Stream& stream, Recorded& rec, std::mutex& mu) {
     websocket::stream<Stream&> ws(stream);
     ws.accept(req, ec);
     if (!ec) ws_script(ws, target, rec, mu);
-    return;
+    return false;
   }
   auto res = route(req);
+  res.keep_alive(req.keep_alive() && req.body().find("\"closing\"") == std::string::npos);
   http::write(stream, res, ec);
+  return !ec && res.keep_alive();
+}
+
+// The requests of one connection: more after an answer when the client asks to keep it (as
+// kleened does), except that an exec create for the container "closing" answers
+// "Connection: close".
+template <typename Stream>
+void serve(Stream& stream, Recorded& rec, std::mutex& mu) {
+  {
+    std::lock_guard lock(mu);
+    ++rec.connections;
+  }
+  beast::flat_buffer buffer;
+  for (;;) {
+    http::request<http::string_body> req;
+    if (!serve_one(stream, buffer, req, rec, mu)) return;
+  }
 }
 
 template <typename Protocol>

@@ -22,6 +22,7 @@ struct Recorded {
   std::string ws_config;               // the first frame of the last WebSocket session
   std::vector<std::string> ws_frames;  // the frames the client sent after it (/exec/start)
   std::vector<std::string> targets;    // every request target, in order
+  int connections = 0;                 // accepted
 };
 
 // Routes: GET /version, GET /plugins/list, GET /fail (500 message), POST /echo (201 body),

@@ -483,6 +483,14 @@ bool build_extract(scmp_filter_ctx ctx) {
   return ok;
 }
 
+// The syscalls as a binary tree (libseccomp >= 2.5), not a list. Installing a filter costs the
+// kernel a run of it for every syscall number (the cache of always-allowed syscalls): with the
+// ~420-instruction list that was 295 us per container start and per exec, and a process paid up
+// to the whole list on each syscall; with the tree each run is a few comparisons.
+bool optimize(scmp_filter_ctx ctx) {
+  return seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2) == 0;
+}
+
 bool export_bpf(scmp_filter_ctx ctx, std::vector<unsigned char>& out) {
   std::FILE* tmp = std::tmpfile();
   if (tmp == nullptr) return false;
@@ -522,7 +530,8 @@ int main(int argc, char** argv) {
   for (unsigned index = 0; index < 8; ++index) {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(ENOSYS));
     std::vector<unsigned char> bpf;
-    if (ctx == nullptr || !build(ctx, index & 1, index & 2, index & 4) || !export_bpf(ctx, bpf)) {
+    if (ctx == nullptr || !optimize(ctx) || !build(ctx, index & 1, index & 2, index & 4) ||
+        !export_bpf(ctx, bpf)) {
       std::fprintf(stderr, "gen_seccomp: cannot build filter %u\n", index);
       return 1;
     }
@@ -539,7 +548,7 @@ int main(int argc, char** argv) {
   {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
     std::vector<unsigned char> bpf;
-    if (ctx == nullptr || !build_extract(ctx) || !export_bpf(ctx, bpf)) {
+    if (ctx == nullptr || !optimize(ctx) || !build_extract(ctx) || !export_bpf(ctx, bpf)) {
       std::fprintf(stderr, "gen_seccomp: cannot build the extract filter\n");
       return 1;
     }

@@ -1,8 +1,11 @@
 // The sandbox's internal pieces, shared by its sources and its tests (not part of the contract).
 #pragma once
 
+#include <linux/filter.h>
+
 #include <cstdint>
 #include <filesystem>
+#include <span>
 #include <string_view>
 
 #include "runtime/sandbox.hpp"
@@ -23,7 +26,8 @@ Result<void> set_capabilities(std::uint64_t mask);
 
 // Install the pre-compiled seccomp filter for `params` (needs no_new_privs first).
 Result<void> install_seccomp(const JailParams& params);
-// Instructions in that filter (tests).
+// Instructions in that filter, and the filter itself (tests).
 std::size_t seccomp_filter_size(const JailParams& params);
+std::span<const sock_filter> seccomp_program(const JailParams& params);
 
 }  // namespace kleene::runtime::sandbox

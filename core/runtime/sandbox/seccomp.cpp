@@ -31,6 +31,11 @@ std::size_t seccomp_filter_size(const JailParams& params) {
   return program_for(params).length;
 }
 
+std::span<const sock_filter> seccomp_program(const JailParams& params) {
+  const auto& program = program_for(params);
+  return {program.code, program.length};
+}
+
 namespace {
 
 Result<void> install_program(const SeccompProgram& program) {

@@ -1,6 +1,9 @@
 // resolve_user on a temp root, final_env, the capability allow-list.
 #include <fcntl.h>
+#include <linux/audit.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -12,8 +15,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <span>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -226,6 +232,77 @@ TEST(Seccomp, OneFilterPerCombination) {
   EXPECT_LT(base, 4096U);  // BPF_MAXINSNS
   p.raw_sockets = true;
   EXPECT_NE(seccomp_filter_size(p), base);
+}
+
+// What the kernel does with a filter, for the tests below: runs it on one syscall (x86_64, the
+// given number, arguments zero) the way seccomp does. The result and how many instructions ran.
+struct BpfRun {
+  std::uint32_t action = 0;
+  int instructions = 0;
+};
+BpfRun run_filter(std::span<const sock_filter> program, int nr) {
+  seccomp_data data{};
+  data.nr = nr;
+  data.arch = AUDIT_ARCH_X86_64;
+  std::uint32_t a = 0;
+  BpfRun out;
+  for (std::size_t pc = 0; pc < program.size(); ++out.instructions) {
+    const sock_filter& insn = program[pc];
+    switch (insn.code) {
+      case BPF_LD | BPF_W | BPF_ABS:
+        std::memcpy(&a, reinterpret_cast<const char*>(&data) + insn.k, sizeof a);
+        ++pc;
+        break;
+      case BPF_ALU | BPF_AND | BPF_K:
+        a &= insn.k;
+        ++pc;
+        break;
+      case BPF_JMP | BPF_JEQ | BPF_K:
+        pc += 1 + (a == insn.k ? insn.jt : insn.jf);
+        break;
+      case BPF_JMP | BPF_JGT | BPF_K:
+        pc += 1 + (a > insn.k ? insn.jt : insn.jf);
+        break;
+      case BPF_JMP | BPF_JGE | BPF_K:
+        pc += 1 + (a >= insn.k ? insn.jt : insn.jf);
+        break;
+      case BPF_JMP | BPF_JA:
+        pc += 1 + insn.k;
+        break;
+      case BPF_RET | BPF_K:
+        out.action = insn.k;
+        ++out.instructions;
+        return out;
+      default:
+        ADD_FAILURE() << "instruction 0x" << std::hex << insn.code << " not emulated";
+        return out;
+    }
+  }
+  ADD_FAILURE() << "ran off the end of the filter";
+  return out;
+}
+
+// The filter is a binary tree over the syscall numbers (libseccomp's optimize level 2), not a
+// list: installing it makes the kernel run it once per syscall number (its cache of
+// always-allowed calls), and each call that the cache does not settle runs it again. As a list
+// (~420 instructions) the worst call ran 373 of them and an install took ~300 us per start and
+// per exec; as a tree none runs more than 28.
+TEST(Seccomp, EverySyscallIsDecidedInAFewInstructions) {
+  for (unsigned index = 0; index < 8; ++index) {
+    JailParams p;
+    p.raw_sockets = (index & 1) != 0;
+    p.sysvipc = (index & 2) != 0;
+    p.mlock = (index & 4) != 0;
+    const auto program = seccomp_program(p);
+    ASSERT_EQ(program.size(), seccomp_filter_size(p));
+    int worst = 0;
+    for (int nr = 0; nr < 512; ++nr)
+      worst = std::max(worst, run_filter(program, nr).instructions);
+    EXPECT_LE(worst, 40) << "filter " << index;
+    EXPECT_EQ(run_filter(program, __NR_getpid).action, SECCOMP_RET_ALLOW);
+    EXPECT_NE(run_filter(program, __NR_kexec_load).action, SECCOMP_RET_ALLOW);
+    EXPECT_EQ(run_filter(program, __NR_msgget).action == SECCOMP_RET_ALLOW, p.sysvipc);
+  }
 }
 
 // The archive extractor's filter, in a forked child: what it denies fails with EPERM, what an

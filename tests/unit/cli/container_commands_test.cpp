@@ -206,13 +206,16 @@ TEST(ContainerCommands, OptionsAfterTheImageUntilTheCommand) {
   EXPECT_EQ(missing.code, 2);
 }
 
+// What klee prints of the test server's attached /exec/start session.
+const std::string kAttachedExecOutput =
+    "created execution instance e0000000001\nhello\n\n"
+    "executable e0000000001 and its container exited with exit-code 3\n";
+
 TEST(ContainerCommands, RunAttachedPrintsKleenesLinesAndExitsWithTheProcessCode) {
   auto server = TestServer::on_tcp();
   auto r = klee_at(*server, {"run", "busybox", "/bin/sh"});
   EXPECT_EQ(r.code, 3) << r.err;
-  EXPECT_EQ(r.out,
-            "c0ffee000001\ncreated execution instance e0000000001\nhello\n\n"
-            "executable e0000000001 and its container exited with exit-code 3\n");
+  EXPECT_EQ(r.out, "c0ffee000001\n" + kAttachedExecOutput);
   EXPECT_EQ(json::parse(server->last().ws_config),
             (json{{"exec_id", "e0000000001"}, {"attach", true}, {"start_container", true}}));
   // Without -i the process gets end of input at once.
@@ -244,9 +247,7 @@ TEST(ContainerCommands, AServerThatClosesAfterTheExecCreateGetsTheStartOnANewCon
   auto server = TestServer::on_tcp();
   auto r = klee_at(*server, {"exec", "closing", "/bin/sh"});
   EXPECT_EQ(r.code, 3) << r.err;
-  EXPECT_EQ(r.out,
-            "created execution instance e0000000001\nhello\n\n"
-            "executable e0000000001 and its container exited with exit-code 3\n");
+  EXPECT_EQ(r.out, kAttachedExecOutput);
   EXPECT_EQ(server->last().connections, 2);
 }
 

@@ -176,16 +176,18 @@ void start(ApiContext& context, WsSession& ws) {
   }
   // A running container: one keeper round trip, the exec (its answer names the init, whose end
   // settle_ended() may wait for). A stopped one is started first when the client asks for it.
-  auto process = container::process_for(env, *instance, *c);
-  Result<std::unique_ptr<runtime::Execution>> execution = make_error(ENOENT, "not running");
-  if (process) execution = env.runtime.exec(c->id, *process, config.attach);
-  if (!execution && execution.error().code == ENOENT && !env.runtime.state(c->id)) {
+  const auto process = container::process_for(env, *instance, *c);
+  const auto run = [&]() -> Result<std::unique_ptr<runtime::Execution>> {
+    if (!process) return std::unexpected(process.error());
+    return env.runtime.exec(c->id, *process, config.attach);
+  };
+  auto execution = run();
+  if (!execution && !env.runtime.state(c->id)) {
     if (!config.start_container) return fail(kNotStarting);
     if (auto started = container::start(env, *c); !started && started.error().code != EEXIST)
       return fail(started.error().message);
-    if (process) execution = env.runtime.exec(c->id, *process, config.attach);
+    execution = run();
   }
-  if (!process) return fail(process.error().message);
   if (!execution) return fail(execution.error().message);
   spdlog::debug("execution instance {} started in container {}", exec_id, c->id);
   if (!config.attach || !*execution) {

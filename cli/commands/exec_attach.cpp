@@ -25,14 +25,13 @@ constexpr std::size_t kMaxQueuedFrames = 16;  // stdin waits while this many fra
 class AttachSession {
  public:
   AttachSession(std::unique_ptr<WsConnection> conn, AttachOptions options)
-      : options_(std::move(options)), owned_(std::move(conn)), conn_(*owned_) {}
+      : options_(std::move(options)), conn_(std::move(conn)) {}
 
-  // `opened`: the connection is open already (the exec create kept it).
-  kleene::Result<AttachResult> run(bool opened, const std::string& config) {
-    if (!opened) TRY(conn_.open());
-    TRY(conn_.upgrade("/exec/start", std::chrono::seconds(30)));
+  // On the connection the exec create kept, or a new one.
+  kleene::Result<AttachResult> run(const std::string& config) {
+    TRY(conn_->connect("/exec/start", std::chrono::seconds(30)));
     std::string first;
-    if (auto ec = conn_.start(config, first)) return finish(ec);
+    if (auto ec = conn_->start(config, first)) return finish(ec);
     if (is_ws_message(first, "starting")) {
       result_.started = true;
     } else {
@@ -41,18 +40,18 @@ class AttachSession {
 
     setup_terminal();
     if (options_.interactive) {
-      conn_.open_stdin(options_.stdin_fd);
+      conn_->open_stdin(options_.stdin_fd);
       read_stdin();
     } else {
       queue(end_of_stdin_frame());  // nothing to send: the process sees end of input
     }
     if (options_.handle_signals) {
-      conn_.signals().add(SIGINT);
-      conn_.signals().add(SIGTERM);
+      conn_->signals().add(SIGINT);
+      conn_->signals().add(SIGTERM);
       wait_for_signal();
     }
-    conn_.read_frames([this](const std::string& frame) { options_.on_output(frame); });
-    const auto ended = conn_.run();
+    conn_->read_frames([this](const std::string& frame) { options_.on_output(frame); });
+    const auto ended = conn_->run();
     teardown_terminal();
     return finish(ended);
   }
@@ -64,33 +63,33 @@ class AttachSession {
     if (auto raw = RawMode::enable(fd)) raw_.emplace(std::move(*raw));
     const auto size = window_size(fd);
     if (size) queue(resize_frame(*size));
-    watcher_.emplace(conn_.ioc(), fd, size,
+    watcher_.emplace(conn_->ioc(), fd, size,
                      [this](WindowSize changed) { queue(resize_frame(changed)); });
   }
 
   void teardown_terminal() {
     error_code ignored;
-    conn_.signals().cancel(ignored);
-    conn_.signals().clear(ignored);
+    conn_->signals().cancel(ignored);
+    conn_->signals().clear(ignored);
     watcher_.reset();
     if (raw_) raw_->restore();
   }
 
   void wait_for_signal() {
-    conn_.signals().async_wait([this](error_code e, int sig) {
+    conn_->signals().async_wait([this](error_code e, int sig) {
       if (e) return;
       if (signal_ != 0) {  // a second one: stop waiting for the server
-        conn_.ioc().stop();
+        conn_->ioc().stop();
         return;
       }
       signal_ = sig;
-      conn_.async_close_normal("interrupted by user");
+      conn_->async_close_normal("interrupted by user");
       wait_for_signal();
     });
   }
 
   void read_stdin() {
-    auto* in = conn_.stdin_descriptor();
+    auto* in = conn_->stdin_descriptor();
     if (in == nullptr) return queue(end_of_stdin_frame());
     in->async_read_some(asio::buffer(chunk_), [this](error_code ec, std::size_t n) {
       if (ec == asio::error::operation_aborted) return;
@@ -120,7 +119,7 @@ class AttachSession {
       return;
     }
     writing_ = true;
-    conn_.async_write(outbox_.front(), /*binary=*/true, [this](error_code ec) {
+    conn_->async_write(outbox_.front(), /*binary=*/true, [this](error_code ec) {
       outbox_.pop_front();
       if (ec) {
         writing_ = false;  // the session is ending; the read side reports why
@@ -134,15 +133,14 @@ class AttachSession {
     result_.signal = signal_;
     // We hung up; the server's answer does not matter.
     if (!WsConnection::closed(ec) && signal_ != 0) return result_;
-    auto close = TRY(conn_.close(ec));
+    auto close = TRY(conn_->close(ec));
     result_.close_code = close.code;
     result_.reason = std::move(close.reason);
     return result_;
   }
 
   AttachOptions options_;
-  std::unique_ptr<WsConnection> owned_;
-  WsConnection& conn_;
+  std::unique_ptr<WsConnection> conn_;
   std::optional<RawMode> raw_;
   std::optional<WindowSizeWatcher> watcher_;
   std::array<char, 4096> chunk_{};
@@ -186,9 +184,8 @@ int attached(const Context& ctx, const std::string& exec_id, const nlohmann::jso
                         }};
   auto conn = ctx.client.connection();
   if (!conn) return ctx.fail(conn.error());
-  const bool opened = (*conn)->reusable();
   AttachSession session(std::move(*conn), std::move(options));
-  auto result = session.run(opened, config.dump());
+  auto result = session.run(config.dump());
   if (!result) return ctx.fail(result.error());
   if (result->signal != 0) {
     stop_execution(ctx, exec_id);
@@ -238,7 +235,7 @@ kleene::Result<AttachResult> attach_session(const Endpoint& endpoint, const nloh
   if (!options.on_output) options.on_output = [](std::string_view) {};
   const auto text = config.dump();
   AttachSession session(std::make_unique<WsConnection>(endpoint), std::move(options));
-  return session.run(/*opened=*/false, text);
+  return session.run(text);
 }
 
 int run_execution(const Context& ctx, const ExecRequest& request) {

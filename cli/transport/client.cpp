@@ -26,9 +26,7 @@ kleene::Result<std::unique_ptr<transport::WsConnection>> Client::connection() co
 // connection of its own (http_request).
 kleene::Result<HttpResponse> Client::request(HttpRequest request) const {
   if (!request.keep_connection && !kept_) return http_request(TRY(endpoint()), request);
-  const bool reused = kept_ != nullptr;
   auto conn = TRY(connection());
-  if (!reused) TRY(conn->open());
   auto response = TRY(conn->request(request));
   if (request.keep_connection && conn->reusable()) kept_ = std::move(conn);
   return response;
@@ -48,9 +46,7 @@ kleene::Result<HttpResponse> Client::del(std::string target) const {
 
 kleene::Result<WsResult> Client::websocket(std::string_view target, const nlohmann::json& config,
                                            WsHandlers handlers) const {
-  auto conn = TRY(connection());
-  const bool opened = conn->reusable();
-  return ws_session(std::move(conn), opened, target, config.dump(), std::move(handlers));
+  return ws_session(TRY(connection()), target, config.dump(), std::move(handlers));
 }
 
 }  // namespace klee

@@ -37,8 +37,8 @@ class Client {
                                                    const nlohmann::json& config,
                                                    WsHandlers handlers = {}) const;
 
-  // The connection a request with keep_connection left open (the server willing; reusable()),
-  // for a WebSocket session to upgrade; else a new one, not yet open. Requests and websocket()
+  // The connection a request with keep_connection left open (the server willing), for a
+  // WebSocket session to upgrade; else a new one, connected on first use. Requests and websocket()
   // use the kept one themselves.
   [[nodiscard]] kleene::Result<std::unique_ptr<transport::WsConnection>> connection() const;
 

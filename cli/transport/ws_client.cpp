@@ -35,15 +35,14 @@ std::size_t incomplete_utf8_tail(std::string_view data) {
 class Session {
  public:
   Session(std::unique_ptr<WsConnection> conn, WsHandlers handlers)
-      : handlers_(std::move(handlers)), owned_(std::move(conn)), conn_(*owned_) {
+      : handlers_(std::move(handlers)), conn_(std::move(conn)) {
     if (!handlers_.on_output) handlers_.on_output = write_stdout;
   }
 
-  kleene::Result<WsResult> run(bool opened, std::string_view target, std::string_view config) {
-    if (!opened) TRY(conn_.open());
-    TRY(conn_.upgrade(target, handlers_.handshake_timeout));
+  kleene::Result<WsResult> run(std::string_view target, std::string_view config) {
+    TRY(conn_->connect(target, handlers_.handshake_timeout));
     std::string first;
-    if (auto ec = conn_.start(config, first)) return finish(ec);
+    if (auto ec = conn_->start(config, first)) return finish(ec);
     if (is_ws_message(first, "starting")) {
       result_.started = true;
       if (handlers_.on_starting) handlers_.on_starting();
@@ -51,25 +50,25 @@ class Session {
       handlers_.on_output(first);
     }
 
-    conn_.read_frames([this](const std::string& frame) { handlers_.on_output(frame); });
+    conn_->read_frames([this](const std::string& frame) { handlers_.on_output(frame); });
     if (handlers_.forward_stdin) {
-      conn_.open_stdin(handlers_.stdin_fd);
+      conn_->open_stdin(handlers_.stdin_fd);
       read_stdin();
     }
     if (handlers_.close_on_signal) {
-      auto& signals = conn_.signals();
+      auto& signals = conn_->signals();
       signals.add(SIGINT);
       signals.add(SIGTERM);
       signals.async_wait([this](error_code e, int) {
-        if (!e) conn_.async_close_normal("interrupted by user");
+        if (!e) conn_->async_close_normal("interrupted by user");
       });
     }
-    return finish(conn_.run());
+    return finish(conn_->run());
   }
 
  private:
   void read_stdin() {
-    auto* in = conn_.stdin_descriptor();
+    auto* in = conn_->stdin_descriptor();
     if (in == nullptr) return;
     in->async_read_some(asio::buffer(chunk_), [this](error_code ec, std::size_t n) {
       if (ec) return;  // EOF or cancelled: stop forwarding, keep reading output
@@ -78,14 +77,14 @@ class Session {
       outgoing_ = pending_.substr(0, pending_.size() - hold);
       pending_.erase(0, pending_.size() - hold);
       if (outgoing_.empty()) return read_stdin();
-      conn_.async_write(outgoing_, /*binary=*/false, [this](error_code e) {
+      conn_->async_write(outgoing_, /*binary=*/false, [this](error_code e) {
         if (!e) read_stdin();
       });
     });
   }
 
   kleene::Result<WsResult> finish(const error_code& ec) {
-    auto close = TRY(conn_.close(ec));
+    auto close = TRY(conn_->close(ec));
     result_.close_code = close.code;
     result_.raw_reason = std::move(close.raw_reason);
     result_.reason = std::move(close.reason);
@@ -93,8 +92,7 @@ class Session {
   }
 
   WsHandlers handlers_;
-  std::unique_ptr<WsConnection> owned_;
-  WsConnection& conn_;
+  std::unique_ptr<WsConnection> conn_;
   std::array<char, 4096> chunk_{};
   std::string pending_;
   std::string outgoing_;
@@ -103,11 +101,10 @@ class Session {
 
 }  // namespace
 
-kleene::Result<WsResult> ws_session(std::unique_ptr<WsConnection> conn, bool opened,
-                                    std::string_view target, std::string_view config_json,
-                                    WsHandlers handlers) {
+kleene::Result<WsResult> ws_session(std::unique_ptr<WsConnection> conn, std::string_view target,
+                                    std::string_view config_json, WsHandlers handlers) {
   Session session(std::move(conn), std::move(handlers));
-  return session.run(opened, target, config_json);
+  return session.run(target, config_json);
 }
 
 }  // namespace klee

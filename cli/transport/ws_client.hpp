@@ -39,11 +39,11 @@ namespace transport {
 class WsConnection;
 }
 
-// On `conn` (already open when `opened`: a request before kept it; else it connects first).
-// Transport failures (cannot connect, handshake declined, connection dropped without a Close)
-// are errors; any Close frame, whatever its code, is a result.
+// On `conn` (open already when a request kept it). Transport failures (cannot connect,
+// handshake declined, connection dropped without a Close) are errors; any Close frame,
+// whatever its code, is a result.
 [[nodiscard]] kleene::Result<WsResult> ws_session(std::unique_ptr<transport::WsConnection> conn,
-                                                  bool opened, std::string_view target,
+                                                  std::string_view target,
                                                   std::string_view config_json,
                                                   WsHandlers handlers = {});
 

@@ -133,17 +133,22 @@ WsConnection::WsConnection(const Endpoint& endpoint) : signals_(ioc_) {
 WsConnection::~WsConnection() = default;
 
 kleene::Result<void> WsConnection::open() {
-  return stream_->open();
+  if (open_) return {};
+  TRY(stream_->open());
+  open_ = true;
+  return {};
 }
 
 kleene::Result<HttpResponse> WsConnection::request(const HttpRequest& request) {
   reusable_ = false;
+  TRY(open());
   return stream_->request(request, reusable_);
 }
 
-kleene::Result<void> WsConnection::upgrade(std::string_view target,
+kleene::Result<void> WsConnection::connect(std::string_view target,
                                            std::chrono::milliseconds handshake_timeout) {
   reusable_ = false;
+  TRY(open());
   return stream_->upgrade(target, handshake_timeout);
 }
 

@@ -80,23 +80,16 @@ class WsConnection {
   asio::io_context& ioc() { return ioc_; }
   asio::signal_set& signals() { return signals_; }
 
-  // Connects and upgrades to `target` (klee's User-Agent, `handshake_timeout` until the server
-  // answers, none afterwards). A declined upgrade is an error with the server's message.
+  // Connects (unless a request() did already) and upgrades to `target` (klee's User-Agent,
+  // `handshake_timeout` until the server answers, none afterwards). A declined upgrade is an
+  // error with the server's message.
   kleene::Result<void> connect(std::string_view target,
-                               std::chrono::milliseconds handshake_timeout) {
-    TRY(open());
-    return upgrade(target, handshake_timeout);
-  }
+                               std::chrono::milliseconds handshake_timeout);
 
-  // The two halves of connect(), with HTTP requests between them: open() connects (and does
-  // the TLS handshake); request() sends one HTTP/1.1 request and reads its answer; upgrade()
-  // makes the connection a WebSocket. After request(), reusable() says whether the server
-  // keeps the connection open for more.
-  kleene::Result<void> open();
+  // One HTTP/1.1 request before the upgrade, on the connection (made first if need be). After
+  // it, reusable() says whether the server keeps the connection open for more.
   kleene::Result<HttpResponse> request(const HttpRequest& request);
   [[nodiscard]] bool reusable() const { return reusable_; }
-  kleene::Result<void> upgrade(std::string_view target,
-                               std::chrono::milliseconds handshake_timeout);
 
   // Sends `config` as a text frame and reads the server's first frame into `first`. An error
   // code when the connection ended before (close() says how).
@@ -140,6 +133,7 @@ class WsConnection {
 
  private:
   void read_next();
+  kleene::Result<void> open();
 
   asio::io_context ioc_;  // first: the stream and the waits below are destroyed before it
   asio::signal_set signals_;
@@ -147,6 +141,7 @@ class WsConnection {
   std::unique_ptr<Stream> stream_;
   std::function<void(std::string)> on_frame_;
   error_code read_error_;
+  bool open_ = false;  // connected (and the TLS handshake done)
   bool reusable_ = false;
 };
 

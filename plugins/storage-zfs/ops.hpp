@@ -39,13 +39,13 @@ void destroy_dataset(const Cli& cli, const std::string& name, bool recursive);
 // The mountpoint of a filesystem, mounting it first if it is not mounted.
 std::string mounted_path(const Cli& cli, const std::string& dataset);
 
-// Where the kernel has `dataset` mounted (type zfs or fuse.zfs, source = the dataset's name), from
-// /proc/self/mountinfo; nullopt when it is not mounted. mounted_path() asks it first.
 // The sources (dataset names) of every zfs / fuse.zfs mount in `mountinfo`.
 std::vector<std::string> mounted_sources(const std::string& mountinfo = "/proc/self/mountinfo");
 // Whether zfs-fuse has `dataset` or a dataset below it mounted (a fuse.zfs mount in `mountinfo`).
 bool fuse_mounted_tree(const std::string& dataset,
                        const std::string& mountinfo = "/proc/self/mountinfo");
+// Where the kernel has `dataset` mounted (type zfs or fuse.zfs, source = the dataset's name), from
+// /proc/self/mountinfo; nullopt when it is not mounted. mounted_path() asks it first.
 std::optional<std::string> kernel_mountpoint(const std::string& dataset,
                                              const std::string& mountinfo = "/proc/self/mountinfo");
 

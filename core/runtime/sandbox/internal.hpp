@@ -26,8 +26,7 @@ Result<void> set_capabilities(std::uint64_t mask);
 
 // Install the pre-compiled seccomp filter for `params` (needs no_new_privs first).
 Result<void> install_seccomp(const JailParams& params);
-// Instructions in that filter, and the filter itself (tests).
-std::size_t seccomp_filter_size(const JailParams& params);
+// That filter's instructions (tests).
 std::span<const sock_filter> seccomp_program(const JailParams& params);
 
 }  // namespace kleene::runtime::sandbox

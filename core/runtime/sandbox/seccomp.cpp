@@ -27,10 +27,6 @@ const SeccompProgram& program_for(const JailParams& params) {
 
 }  // namespace
 
-std::size_t seccomp_filter_size(const JailParams& params) {
-  return program_for(params).length;
-}
-
 std::span<const sock_filter> seccomp_program(const JailParams& params) {
   const auto& program = program_for(params);
   return {program.code, program.length};

@@ -1,6 +1,7 @@
 #include "ops.hpp"
 
 #include <fcntl.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -125,6 +126,12 @@ bool set_fuse_read_ahead(const ZfsMount& mount, std::uint32_t kib, const std::st
   if (colon == std::string_view::npos || !digits(device.substr(0, colon)) ||
       !digits(device.substr(colon + 1)))
     return false;
+  // When FUSE_INIT is answered, the kernel lowers the readahead to the answer's max_readahead
+  // (zfs-fuse's: the kernel's own 128 KiB), undoing a larger one written before. zfs-fuse answers
+  // INIT on a thread of its own, after `zfs mount` may have returned. statfs(2) is a FUSE request,
+  // and requests wait for that answer: after it, what is written below stays.
+  struct statfs fs {};
+  (void)::statfs(mount.target.c_str(), &fs);
   const std::string path = sysfs + "/class/bdi/" + mount.device + "/read_ahead_kb";
   const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return false;

@@ -55,14 +55,19 @@ std::optional<int> read_ahead_kb(const fs::path& path) {
 // of fuse_read_ahead_kb (2048 KiB by default) when it is asked for, instead of the kernel's 128.
 TEST_F(StorageTest, AContainersRootOnZfsFuseGetsTheReadahead) {
   if (fs::exists("/dev/zfs")) GTEST_SKIP() << "kernel ZFS: no FUSE mount to tune";
-  ASSERT_TRUE(storage_->create_dataset(ds("image/ra")));
-  ASSERT_TRUE(storage_->snapshot(ds("image/ra@image")));
-  ASSERT_TRUE(storage_->clone(ds("image/ra@image"), ds("container/ra")));
+  // Each step's error is printed: this test has failed once in CI without saying which step.
+  const auto ok = [](const Result<void>& step) {
+    return step ? ::testing::AssertionSuccess()
+                : ::testing::AssertionFailure() << step.error().message;
+  };
+  ASSERT_TRUE(ok(storage_->create_dataset(ds("image/ra"))));
+  ASSERT_TRUE(ok(storage_->snapshot(ds("image/ra@image"))));
+  ASSERT_TRUE(ok(storage_->clone(ds("image/ra@image"), ds("container/ra"))));
   auto path = storage_->mountpoint(ds("container/ra"));
   ASSERT_TRUE(path) << path.error().message;
   EXPECT_EQ(read_ahead_kb(*path), 2048);
-  ASSERT_TRUE(storage_->destroy(ds("container/ra")));
-  ASSERT_TRUE(storage_->destroy(ds("image/ra"), true));
+  ASSERT_TRUE(ok(storage_->destroy(ds("container/ra"))));
+  ASSERT_TRUE(ok(storage_->destroy(ds("image/ra"), true)));
 }
 
 class StorageReadaheadOffTest : public StorageTest {

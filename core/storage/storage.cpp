@@ -91,7 +91,9 @@ Result<std::vector<std::string>> Storage::list_datasets(const std::string& datas
 }
 
 Result<std::vector<std::string>> Storage::mounted_below(const std::string& dataset) {
-  return strings_of(TRY(call("list_datasets", {{"dataset", dataset}})), "mounted");
+  // An older plugin ignores mounted_only and lists the datasets as well.
+  return strings_of(TRY(call("list_datasets", {{"dataset", dataset}, {"mounted_only", true}})),
+                    "mounted");
 }
 
 Result<void> Storage::unmount(const std::string& dataset) {

@@ -76,7 +76,9 @@ class Storage {
   // The file systems directly below `dataset`, full names, sorted. ENOSYS from a plugin built
   // before ABI 1.2.
   Result<std::vector<std::string>> list_datasets(const std::string& dataset);
-  // Those of them that are mounted (ABI 1.2).
+  // Those of them that are mounted (ABI 1.2). Asked with mounted_only: storage-zfs then reads
+  // the mount table alone (no zfs command; a missing dataset has none), a plugin that ignores
+  // the field lists its datasets as well.
   Result<std::vector<std::string>> mounted_below(const std::string& dataset);
   // Unmounts a file system (mountpoint() mounts it again); nothing if it is not mounted. EBUSY
   // while it is in use (ABI 1.2).

@@ -157,6 +157,58 @@ TEST_F(StorageTest, ListDatasetsGivesTheDirectChildrenSorted) {
   ASSERT_TRUE(storage_->destroy(ds("volumes/b")));
 }
 
+// A zfs that writes each command's first argument to a log, then runs the real one.
+class CountingZfsTest : public StorageTest {
+ protected:
+  void TearDown() override {
+    StorageTest::TearDown();
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+
+  nlohmann::json plugin_config() override {
+    char dir[] = "/dev/shm/kl-zfs-count.XXXXXX";
+    EXPECT_NE(::mkdtemp(dir), nullptr);
+    dir_ = dir;
+    auto config = pool_->plugin_config();
+    const fs::path wrapper = dir_ / "zfs";
+    write_file(wrapper, "#!/bin/sh\necho \"$1\" >> '" + log().string() + "'\nexec '" +
+                            config.at("zfs").get<std::string>() + "' \"$@\"\n");
+    ::chmod(wrapper.c_str(), 0755);
+    config["zfs"] = wrapper.string();
+    return config;
+  }
+
+  fs::path log() const { return dir_ / "commands"; }
+
+  fs::path dir_;
+};
+
+// The container mount budget asks which containers are mounted every few creates and starts:
+// the mount table answers, without a zfs command (each costs milliseconds on zfs-fuse).
+TEST_F(CountingZfsTest, MountedBelowReadsTheMountTableAlone) {
+  for (const auto* name : {"volumes/a", "volumes/b", "volumes/a/below"}) {
+    auto made = storage_->create_dataset(ds(name));
+    ASSERT_TRUE(made) << made.error().message;
+  }
+  auto unmounted = storage_->unmount(ds("volumes/b"));
+  ASSERT_TRUE(unmounted) << unmounted.error().message;
+  fs::remove(log());
+
+  EXPECT_EQ(storage_->mounted_below(ds("volumes")).value(),
+            std::vector<std::string>{ds("volumes/a")});
+  EXPECT_EQ(storage_->mounted_below(ds("volumes/a")).value(),
+            std::vector<std::string>{ds("volumes/a/below")});
+  EXPECT_TRUE(storage_->mounted_below(ds("volumes/none")).value().empty());
+  EXPECT_FALSE(fs::exists(log())) << read_file(log());
+  // list_datasets still asks zfs, and has them all.
+  EXPECT_EQ(storage_->list_datasets(ds("volumes")).value(),
+            (std::vector<std::string>{ds("volumes/a"), ds("volumes/b")}));
+  EXPECT_TRUE(fs::exists(log()));
+
+  ASSERT_TRUE(storage_->destroy(ds("volumes/a"), true));
+  ASSERT_TRUE(storage_->destroy(ds("volumes/b")));
+}
+
 TEST_F(StorageTest, CloningAMissingSnapshotIsENOENT) {
   auto cloned = storage_->clone(ds("image/none@image"), ds("container/c"));
   ASSERT_FALSE(cloned);

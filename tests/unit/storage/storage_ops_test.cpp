@@ -183,15 +183,27 @@ class CountingZfsTest : public StorageTest {
   fs::path dir_;
 };
 
-// The container mount budget asks which containers are mounted every few creates and starts:
-// the mount table answers, without a zfs command (each costs milliseconds on zfs-fuse).
-TEST_F(CountingZfsTest, MountedBelowReadsTheMountTableAlone) {
+// The container mount budget asks which containers are mounted every few creates and starts, and
+// unmounts stopped ones beyond it: the mount table answers what is mounted, without a zfs command
+// (each costs milliseconds on zfs-fuse).
+TEST_F(CountingZfsTest, MountedBelowAndUnmountReadTheMountTable) {
   for (const auto* name : {"volumes/a", "volumes/b", "volumes/a/below"}) {
     auto made = storage_->create_dataset(ds(name));
     ASSERT_TRUE(made) << made.error().message;
   }
+  // An unmount: the mount table says it is mounted, one zfs command unmounts it. Again: not
+  // mounted, zfs only tells that it exists.
+  fs::remove(log());
   auto unmounted = storage_->unmount(ds("volumes/b"));
   ASSERT_TRUE(unmounted) << unmounted.error().message;
+  EXPECT_EQ(read_file(log()), "unmount\n");
+  fs::remove(log());
+  unmounted = storage_->unmount(ds("volumes/b"));
+  ASSERT_TRUE(unmounted) << unmounted.error().message;
+  EXPECT_EQ(read_file(log()), "list\n");
+  auto missing = storage_->unmount(ds("volumes/none"));
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ENOENT) << missing.error().message;
   fs::remove(log());
 
   EXPECT_EQ(storage_->mounted_below(ds("volumes")).value(),

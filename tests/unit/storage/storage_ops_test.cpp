@@ -157,30 +157,40 @@ TEST_F(StorageTest, ListDatasetsGivesTheDirectChildrenSorted) {
   ASSERT_TRUE(storage_->destroy(ds("volumes/b")));
 }
 
-// A zfs that writes each command's first argument to a log, then runs the real one.
-class CountingZfsTest : public StorageTest {
+// The plugin runs a wrapper script instead of the real zfs (a directory of the test's own holds
+// it; `script(real)` is its text, given the real zfs's path).
+class WrappedZfsTest : public StorageTest {
  protected:
   void TearDown() override {
     StorageTest::TearDown();
     if (!dir_.empty()) fs::remove_all(dir_);
   }
 
+  virtual std::string script(const std::string& real) = 0;
+
   nlohmann::json plugin_config() override {
-    char dir[] = "/dev/shm/kl-zfs-count.XXXXXX";
+    char dir[] = "/dev/shm/kl-zfs-wrap.XXXXXX";
     EXPECT_NE(::mkdtemp(dir), nullptr);
     dir_ = dir;
     auto config = pool_->plugin_config();
     const fs::path wrapper = dir_ / "zfs";
-    write_file(wrapper, "#!/bin/sh\necho \"$1\" >> '" + log().string() + "'\nexec '" +
-                            config.at("zfs").get<std::string>() + "' \"$@\"\n");
+    write_file(wrapper, script(config.at("zfs").get<std::string>()));
     ::chmod(wrapper.c_str(), 0755);
     config["zfs"] = wrapper.string();
     return config;
   }
 
-  fs::path log() const { return dir_ / "commands"; }
-
   fs::path dir_;
+};
+
+// A zfs that writes each command's first argument to a log, then runs the real one.
+class CountingZfsTest : public WrappedZfsTest {
+ protected:
+  std::string script(const std::string& real) override {
+    return "#!/bin/sh\necho \"$1\" >> '" + log().string() + "'\nexec '" + real + "' \"$@\"\n";
+  }
+
+  fs::path log() const { return dir_ / "commands"; }
 };
 
 // The container mount budget asks which containers are mounted every few creates and starts, and
@@ -324,23 +334,12 @@ TEST_F(StorageTest, ExistsForDatasetsAndSnapshots) {
 // did under 4 parallel `klee create` in bench/compare. A zfs wrapper that does exactly that:
 // the plugin mounts the clone itself; when that keeps failing, the clone fails and leaves no
 // dataset behind.
-class UnmountedCloneTest : public StorageTest {
+class UnmountedCloneTest : public WrappedZfsTest {
  protected:
-  void TearDown() override {
-    StorageTest::TearDown();
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
-
-  nlohmann::json plugin_config() override {
-    char dir[] = "/dev/shm/kl-zfs-wrap.XXXXXX";
-    EXPECT_NE(::mkdtemp(dir), nullptr);
-    dir_ = dir;
-    auto config = pool_->plugin_config();
-    const std::string real = config.at("zfs").get<std::string>();
-    const fs::path wrapper = dir_ / "zfs";
+  std::string script(const std::string& real) override {
     // REAL and FLAG are replaced below. zfs-fuse calls a fresh mount busy for a moment (as the
     // plugin knows): the wrapper's unmount retries.
-    std::string script = R"(#!/bin/sh
+    std::string text = R"(#!/bin/sh
 if [ "$1" = clone ]; then
   'REAL' clone "$2" "$3" || exit
   for i in 1 2 3 4 5 6 7 8; do 'REAL' unmount "$3" && break; sleep 0.05; done
@@ -353,17 +352,17 @@ exec 'REAL' "$@"
 )";
     for (const auto& [from, to] : {std::pair<std::string, std::string>{"REAL", real},
                                    {"FLAG", (dir_ / "mount-fails").string()}}) {
-      for (auto at = script.find(from); at != std::string::npos; at = script.find(from, at))
-        script.replace(at, from.size(), to);
+      for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at))
+        text.replace(at, from.size(), to);
     }
-    write_file(wrapper, script);
-    ::chmod(wrapper.c_str(), 0755);
-    config["zfs"] = wrapper.string();
+    return text;
+  }
+
+  nlohmann::json plugin_config() override {
+    auto config = WrappedZfsTest::plugin_config();
     config["busy_retries"] = 3;
     return config;
   }
-
-  fs::path dir_;
 };
 
 TEST_F(UnmountedCloneTest, IsMountedByThePluginOrRemoved) {

@@ -1,7 +1,9 @@
 #include "cli.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/file.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -133,6 +135,45 @@ std::string Cli::zfs_retrying_busy(const std::vector<std::string>& args,
 
 bool Cli::exists(const std::string& name) const {
   return zfs_raw({"list", "-H", "-o", "name", "-t", "all", name}).exit_code == 0;
+}
+
+std::vector<int> Cli::wait_for_unlocked_commands(std::chrono::milliseconds bound) const {
+  std::vector<int> waited;
+  if (!serialize_) return waited;
+  // Under the lock, a zfs or zpool process is not one of a live kleened's commands: those hold
+  // the lock while they run.
+  FileLock lock(settings_.command_lock);
+  std::error_code ec;
+  std::vector<std::filesystem::path> programs;
+  for (const auto& tool : {settings_.zfs, settings_.zpool}) {
+    auto program = std::filesystem::canonical(tool, ec);
+    if (!ec) programs.push_back(std::move(program));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + bound;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code gone;
+    const auto exe = std::filesystem::read_symlink(entry.path() / "exe", gone);
+    if (gone || std::find(programs.begin(), programs.end(), exe) == programs.end()) continue;
+    const int pid = std::stoi(name);
+    // A pidfd becomes readable when the process exits: a wait without polling its state.
+    const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (pidfd < 0) continue;  // gone meanwhile
+    host_.warn(exe.string() + " (pid " + name +
+               ") is running without the command lock (its kleened is gone): waiting for it");
+    pollfd exited{.fd = pidfd, .events = POLLIN, .revents = 0};
+    int ready = 0;
+    do {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      ready = ::poll(&exited, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
+    } while (ready < 0 && errno == EINTR);
+    ::close(pidfd);
+    if (ready == 0) host_.warn("pid " + name + " still runs: going on");
+    waited.push_back(pid);
+  }
+  return waited;
 }
 
 bool Cli::service_answers() const {

@@ -2,6 +2,7 @@
 // turning their messages into kleene_status errors.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -32,6 +33,12 @@ class Cli {
 
   bool exists(const std::string& name) const;  // a dataset or snapshot
   bool service_answers() const;                // zpool can talk to ZFS
+
+  // zfs-fuse: waits (at most `bound`) for zfs and zpool processes that hold no command lock: a
+  // kleened killed during a command leaves it running without the lock, which went with that
+  // kleened. zfs-fuse can wedge when another command runs beside it (docs/storage.md). Called
+  // once at start, before the first command; returns the PIDs that were waited for.
+  std::vector<int> wait_for_unlocked_commands(std::chrono::milliseconds bound) const;
 
   const Settings& settings() const { return settings_; }
   const sdk::Host& host() const { return host_; }

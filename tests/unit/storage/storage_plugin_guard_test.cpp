@@ -3,14 +3,19 @@
 // the host's plugin command timeout with a message saying so, with zfs_fuse empty the plugin
 // never starts one, and a stale zfs-fuse pidfile does not keep it from starting.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <thread>
+#include <vector>
 
 #include "plugin/registry.hpp"
 #include "storage/storage.hpp"
@@ -49,7 +54,7 @@ class PluginGuardTest : public ::testing::Test {
 
   void load(nlohmann::json config,
             std::chrono::milliseconds command_timeout = std::chrono::milliseconds(0)) {
-    config["command_lock"] = "";
+    if (!config.contains("command_lock")) config["command_lock"] = "";
     config["pool_file"] = (dir_.path() / "pool.img").string();
     plugin::HostOptions options;
     options.plugin_config = {{"zfs", config}};
@@ -123,6 +128,89 @@ TEST_F(PluginGuardTest, AStalePidfileDoesNotKeepZfsFuseFromStarting) {
   EXPECT_EQ((*steps)[0].at("action"), "start zfs-fuse");
   EXPECT_TRUE(fs::exists(started));
   EXPECT_FALSE(fs::exists(pidfile));
+}
+
+// The children of this process other than `except` (a command run_command started, until
+// reaped).
+std::vector<pid_t> children_except(pid_t except) {
+  std::vector<pid_t> found;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    std::ifstream in(entry.path() / "stat");
+    pid_t pid = 0, parent = 0;
+    std::string comm;
+    char state = 0;
+    if (in >> pid >> comm >> state >> parent && parent == ::getpid() && pid != except)
+      found.push_back(pid);
+  }
+  return found;
+}
+
+// A kleened killed during a zfs command leaves that command running, and the command lock went
+// with the kleened. The next kleened's storage init waits for it before a command of its own.
+// The stand-in zfs is a copy of sleep(1), the command left running one the test started; the
+// stand-in zpool notes whether that one still ran when zpool did.
+TEST_F(PluginGuardTest, InitWaitsForACommandThatRunsWithoutTheLock) {
+  if (fs::exists("/dev/zfs")) GTEST_SKIP() << "kernel ZFS: no command lock";
+  const fs::path zfs = dir_.path() / "zfs";
+  fs::copy_file("/bin/sleep", zfs);
+  fs::permissions(zfs, fs::perms::owner_all);
+  pid_t left = ::fork();
+  if (left == 0) {
+    ::execl(zfs.c_str(), "zfs", "600", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ASSERT_GT(left, 0);
+  struct Reaped {  // however the test ends, the command it started goes
+    pid_t& pid;
+    ~Reaped() {
+      if (pid <= 0) return;
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  } reaped{left};
+  // Started: its exe is the stand-in once /proc says so (exec is done).
+  for (std::error_code ec;;) {
+    const auto exe = fs::read_symlink("/proc/" + std::to_string(left) + "/exe", ec);
+    ASSERT_FALSE(ec) << ec.message();
+    if (exe == zfs) break;
+    std::this_thread::yield();
+  }
+  const fs::path log = dir_.path() / "zpool.log";
+  const std::string stat = "/proc/" + std::to_string(left) + "/stat";
+  load({{"zfs", zfs.string()},
+        {"zpool", tool("zpool", "state=$(cut -d' ' -f3 " + stat +
+                                    " 2>/dev/null)\nif [ -n \"$state\" ] && [ \"$state\" != Z ]; "
+                                    "then echo beside; else echo after; fi >> " +
+                                    log.string())},
+        {"zfs_fuse", ""},
+        {"command_lock", (dir_.path() / "lock").string()}});
+
+  std::atomic<pid_t> tid{0};
+  std::atomic<bool> done{false};
+  std::thread init([&] {
+    tid = static_cast<pid_t>(::syscall(SYS_gettid));
+    (void)storage_->init({.create_pool = false, .dry_run = false});
+    done = true;
+  });
+  // Until init is done, or waits in poll with no command of its own running (so on `left`).
+  const auto waiting = [&] {
+    std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/syscall");
+    long number = -1;
+    return in >> number && (number == SYS_poll || number == SYS_ppoll) &&
+           children_except(left).empty();
+  };
+  while (tid == 0 || (!done && !waiting()))
+    std::this_thread::yield();
+  const bool waited = !done;
+  ::kill(left, SIGKILL);
+  init.join();
+  ::waitpid(left, nullptr, 0);
+  left = 0;
+  EXPECT_TRUE(waited) << "init did not wait for the command left running";
+  std::ifstream in(log);
+  const std::string zpool((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(zpool.substr(0, zpool.find('\n')), "after") << zpool;
 }
 
 TEST_F(PluginGuardTest, BadGuardSettingsAreRefusedNamingTheKey) {

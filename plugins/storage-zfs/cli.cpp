@@ -137,9 +137,8 @@ bool Cli::exists(const std::string& name) const {
   return zfs_raw({"list", "-H", "-o", "name", "-t", "all", name}).exit_code == 0;
 }
 
-std::vector<int> Cli::wait_for_unlocked_commands(std::chrono::milliseconds bound) const {
-  std::vector<int> waited;
-  if (!serialize_) return waited;
+void Cli::wait_for_unlocked_commands(std::chrono::milliseconds bound) const {
+  if (!serialize_) return;
   // Under the lock, a zfs or zpool process is not one of a live kleened's commands: those hold
   // the lock while they run.
   FileLock lock(settings_.command_lock);
@@ -171,9 +170,7 @@ std::vector<int> Cli::wait_for_unlocked_commands(std::chrono::milliseconds bound
     } while (ready < 0 && errno == EINTR);
     ::close(pidfd);
     if (ready == 0) host_.warn("pid " + name + " still runs: going on");
-    waited.push_back(pid);
   }
-  return waited;
 }
 
 bool Cli::service_answers() const {

@@ -37,8 +37,8 @@ class Cli {
   // zfs-fuse: waits (at most `bound`) for zfs and zpool processes that hold no command lock: a
   // kleened killed during a command leaves it running without the lock, which went with that
   // kleened. zfs-fuse can wedge when another command runs beside it (docs/storage.md). Called
-  // once at start, before the first command; returns the PIDs that were waited for.
-  std::vector<int> wait_for_unlocked_commands(std::chrono::milliseconds bound) const;
+  // once at start, before the first command.
+  void wait_for_unlocked_commands(std::chrono::milliseconds bound) const;
 
   const Settings& settings() const { return settings_; }
   const sdk::Host& host() const { return host_; }

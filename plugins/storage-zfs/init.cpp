@@ -232,7 +232,7 @@ json init(const Cli& cli, const json& request) {
   Plan plan(request.value("dry_run", false));
 
   // A kleened killed during a command left it running, without the lock: it goes first.
-  (void)cli.wait_for_unlocked_commands(std::chrono::seconds(30));
+  cli.wait_for_unlocked_commands(std::chrono::seconds(30));
   const bool service = ensure_service(cli, plan);
   const std::string pool = pool_of(root);
   ensure_pool(cli, plan, pool, service, create_pool);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -115,6 +116,22 @@ std::optional<std::string> kernel_mountpoint(const std::string& dataset,
   return std::move(mount->target);
 }
 
+namespace {
+
+// The number a sysfs attribute holds, nullopt when it cannot be read.
+std::optional<std::uint64_t> read_number(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return std::nullopt;
+  char text[32];
+  const ssize_t n = ::read(fd, text, sizeof text);
+  ::close(fd);
+  std::uint64_t value = 0;
+  if (n <= 0 || std::from_chars(text, text + n, value).ec != std::errc()) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
 bool set_fuse_read_ahead(const ZfsMount& mount, std::uint32_t kib, const std::string& sysfs) {
   if (!mount.fuse || kib == 0) return false;
   // "major:minor", digits only: the name of the mount's backing device under class/bdi.
@@ -126,13 +143,17 @@ bool set_fuse_read_ahead(const ZfsMount& mount, std::uint32_t kib, const std::st
   if (colon == std::string_view::npos || !digits(device.substr(0, colon)) ||
       !digits(device.substr(colon + 1)))
     return false;
+  const std::string path = sysfs + "/class/bdi/" + mount.device + "/read_ahead_kb";
+  // Set already (by the create, for a start): done. Only this writes more than the kernel's
+  // 128 KiB, and only after INIT's answer (below), which cannot come again for this mount.
+  if (const auto current = read_number(path); current && *current >= kib) return true;
   // When FUSE_INIT is answered, the kernel lowers the readahead to the answer's max_readahead
   // (zfs-fuse's: the kernel's own 128 KiB), undoing a larger one written before. zfs-fuse answers
   // INIT on a thread of its own, after `zfs mount` may have returned. statfs(2) is a FUSE request,
-  // and requests wait for that answer: after it, what is written below stays.
+  // and requests wait for that answer: after it, what is written below stays. (A statfs can also
+  // wait milliseconds behind zfs-fuse's other work, hence not at every start.)
   struct statfs fs {};
   (void)::statfs(mount.target.c_str(), &fs);
-  const std::string path = sysfs + "/class/bdi/" + mount.device + "/read_ahead_kb";
   const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return false;
   const std::string value = std::to_string(kib);

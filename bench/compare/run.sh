@@ -20,8 +20,7 @@
 # kl-bench-cmp netns, pool, mount, process or cgroup is left, that hugetlb is back on cgroup v2
 # and that the host's ip_forward did not change (exit 1 if so).
 #   usage: sudo bench/compare/run.sh [RUNS]         (RUNS: default 20)
-# Environment: PEERS (default "floor runc crun podman docker"), PARALLEL (50), LS_COUNT (1000;
-# 900 on zfs-fuse, which mounts at most 1000 file systems),
+# Environment: PEERS (default "floor runc crun podman docker"), PARALLEL (50), LS_COUNT (1000),
 # PHASES (default "run lifecycle network parallel ls build storage"); KLEENED, KLEE, KEEPER, PLUGIN_DIR
 # as for the other benches. Writes bench/results/compare-<date>.{md,json,png} (OUT=/path/base
 # writes /path/base.{md,json,png} instead, e.g. for a quick try).
@@ -36,9 +35,9 @@ ns="${name}"
 pool="${name}"
 peers="${PEERS:-floor runc crun podman docker}"
 parallel="${PARALLEL:-50}"
-# zfs-fuse mounts at most 1000 file systems (kleene's containers are mounted datasets): 900
-# containers there, 1000 with kernel ZFS. See bench/README.md.
-ls_count="${LS_COUNT:-$([[ -e /dev/zfs ]] && echo 1000 || echo 900)}"
+# zfs-fuse mounts at most ~1000 file systems; kleened keeps at most max_mounted_containers (768)
+# container datasets mounted, so 1000 created containers fit there too.
+ls_count="${LS_COUNT:-1000}"
 phases="${PHASES:-run lifecycle network parallel ls build storage}"
 out="${OUT:-${repo}/bench/results/compare-$(date -u +%Y-%m-%d)}" # + .md, .json, .png
 py=/usr/bin/python3 # Debian's (measure.py needs its standard library only)

@@ -21,7 +21,6 @@
 #include "container/networking.hpp"
 #include "container/service.hpp"
 #include "container/utf8.hpp"
-#include "container/warm.hpp"
 #include "image/create/extract.hpp"
 #include "image/image.hpp"
 #include "network/config.hpp"
@@ -184,7 +183,6 @@ Result<json> op_container_create(Build& build, const json& request) {
     build.containers.insert(created.id);
   }
   if (source) {
-    container::wait_for_warm_up(created.dataset);
     TRY(env.storage.destroy(created.dataset, /*recursive=*/true));
     TRY(env.storage.copy(source->dataset + source_snapshot, created.dataset));
   }
@@ -341,7 +339,6 @@ Result<json> op_commit(Build& build, const json& request) {
       image.cache.emplace_back(entry[0].get<std::string>(), entry[1].get<std::string>());
   }
 
-  container::wait_for_warm_up(c.dataset);
   TRY(env.storage.rename(c.dataset, image.dataset));
   auto undo_rename = [&] { (void)env.storage.rename(image.dataset, c.dataset); };
   if (auto snap = env.storage.snapshot(image.dataset + std::string(kImageSnapshot)); !snap) {

@@ -13,7 +13,6 @@
 
 #include "container/networking.hpp"
 #include "container/populate.hpp"
-#include "container/warm.hpp"
 #include "storage/storage.hpp"
 #include "store/rows.hpp"
 #include "store/store.hpp"
@@ -184,7 +183,6 @@ Result<std::string> remove_locked(Env& env, const Container& c) {
   if (env.runtime.state(c.id)) return make_error(EBUSY, "you cannot remove a running container");
   TRY(networking::disconnect_all_locked(env, c));
   const std::string dataset = c.dataset.empty() ? env.storage.layout().container(c.id) : c.dataset;
-  wait_for_warm_up(dataset);
   // One storage call: a dataset that is gone already is what removing wants.
   if (auto destroyed = env.storage.destroy(dataset, /*recursive=*/true);
       !destroyed && destroyed.error().code != ENOENT)
@@ -228,7 +226,6 @@ void keep_mounts_in_budget(Env& env, const std::string& keep) {
   for (auto it = rows->rbegin(); it != rows->rend() && mounted.size() + extra > target; ++it) {
     const auto dataset = dataset_of(*it);
     if (it->id == keep || !mounted.contains(dataset) || env.runtime.state(it->id)) continue;
-    wait_for_warm_up(dataset);
     if (auto done = env.storage.unmount(dataset); !done) {
       spdlog::debug("container {}: not unmounted: {}", it->id, done.error().message);
       continue;
@@ -373,7 +370,6 @@ Result<Container> create(Env& env, std::string name, ContainerConfig config,
     std::lock_guard lock(lifecycle_mutex());
     keep_mounts_in_budget(env, c.id);
   }
-  warm_start_files_in_background(c.dataset, rootfs, c.cmd, c.env);
   return c;
 }
 

@@ -53,12 +53,6 @@ std::vector<std::string> final_env(const std::vector<std::string>& env, const Cr
                                    bool clean, bool tty,
                                    const std::vector<std::string>& inherited = {});
 
-// Where exec_process looks for argv[0] = `program`: itself when it has a '/', else
-// "<dir>/<program>" for every directory of the PATH in `env` (the default PATH when it has none;
-// an empty directory is ".").
-std::vector<std::string> program_candidates(const std::string& program,
-                                            const std::vector<std::string>& env);
-
 // The last steps before execve, in the execution's process (already in the container's
 // namespaces, root and cgroup): mark every fd above 2 close-on-exec (so a failed exec can still
 // be reported through the caller's pipe; nothing reaches the program), setgroups/setgid/setuid, the

@@ -25,6 +25,26 @@ std::vector<char*> pointers(const std::vector<std::string>& strings) {
   return out;
 }
 
+// Where to look for argv[0]: itself when it has a '/', else every directory of the
+// execution's PATH (not kleened's or the keeper's).
+std::vector<std::string> candidates(const std::string& program,
+                                    const std::vector<std::string>& env) {
+  if (program.find('/') != std::string::npos) return {program};
+  std::string_view path = kDefaultPath;
+  for (const auto& entry : env)
+    if (entry.starts_with("PATH=")) path = std::string_view(entry).substr(5);
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    auto end = path.find(':', start);
+    if (end == std::string_view::npos) end = path.size();
+    const auto dir = path.substr(start, end - start);
+    out.push_back((dir.empty() ? std::string(".") : std::string(dir)) + "/" + program);
+    start = end + 1;
+  }
+  return out;
+}
+
 Error exec_error(int code, const std::string& program, bool searched) {
   if (searched && code == ENOENT)
     return Error{ENOENT, "exec " + program + ": executable file not found in $PATH"};
@@ -46,32 +66,12 @@ Result<void> drop_privileges(const Credentials& who, const JailParams& params) {
 
 }  // namespace
 
-// Where to look for argv[0]: itself when it has a '/', else every directory of the
-// execution's PATH (not kleened's or the keeper's).
-std::vector<std::string> program_candidates(const std::string& program,
-                                            const std::vector<std::string>& env) {
-  if (program.find('/') != std::string::npos) return {program};
-  std::string_view path = kDefaultPath;
-  for (const auto& entry : env)
-    if (entry.starts_with("PATH=")) path = std::string_view(entry).substr(5);
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= path.size()) {
-    auto end = path.find(':', start);
-    if (end == std::string_view::npos) end = path.size();
-    const auto dir = path.substr(start, end - start);
-    out.push_back((dir.empty() ? std::string(".") : std::string(dir)) + "/" + program);
-    start = end + 1;
-  }
-  return out;
-}
-
 Error exec_process(const ProcessSpec& process, const Credentials& who, const JailParams& params) {
   if (process.argv.empty() || process.argv.front().empty())
     return Error{EINVAL, "exec: no command given"};
   const auto argv = pointers(process.argv);
   const auto envp = pointers(process.env);
-  const auto paths = program_candidates(process.argv.front(), process.env);
+  const auto paths = candidates(process.argv.front(), process.env);
   const std::string workdir = process.workdir.empty() ? "/" : process.workdir;
 
   // Close-on-exec rather than close: the caller may still report a failure through its own

@@ -144,9 +144,10 @@ bool set_fuse_read_ahead(const ZfsMount& mount, std::uint32_t kib, const std::st
       !digits(device.substr(colon + 1)))
     return false;
   const std::string path = sysfs + "/class/bdi/" + mount.device + "/read_ahead_kb";
-  // Set already (by the create, for a start): done. Only this writes more than the kernel's
-  // 128 KiB, and only after INIT's answer (below), which cannot come again for this mount.
-  if (const auto current = read_number(path); current && *current >= kib) return true;
+  // Set already (by the create, for a start): done. INIT's answer only lowers the value, to at
+  // most the kernel's 128 KiB; a larger one is written only after that answer (below), which
+  // cannot come again for this mount.
+  if (const auto current = read_number(path); current && *current == kib) return true;
   // When FUSE_INIT is answered, the kernel lowers the readahead to the answer's max_readahead
   // (zfs-fuse's: the kernel's own 128 KiB), undoing a larger one written before. zfs-fuse answers
   // INIT on a thread of its own, after `zfs mount` may have returned. statfs(2) is a FUSE request,

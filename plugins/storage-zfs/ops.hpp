@@ -61,7 +61,7 @@ std::optional<ZfsMount> zfs_mount_of(const std::string& dataset,
                                      const std::string& mountinfo = "/proc/self/mountinfo");
 // zfs-fuse: sets the kernel's readahead of a FUSE mount to `kib` KiB
 // (<sysfs>/class/bdi/<device>/read_ahead_kb), once the file system has answered FUSE_INIT (it
-// waits for that; not when the mount has `kib` or more already). False, and nothing done, for a
+// waits for that; not when the mount has `kib` already). False, and nothing done, for a
 // kernel ZFS mount, kib 0, a malformed device or a write that failed.
 bool set_fuse_read_ahead(const ZfsMount& mount, std::uint32_t kib,
                          const std::string& sysfs = "/sys");

@@ -139,36 +139,53 @@ TEST(FuseReadahead, ItSurvivesAnInitAnsweredAfterTheStartAskedForTheRootAndIsSet
   ASSERT_TRUE(loaded) << loaded.error().message;
   Storage storage(*registry.find("zfs", plugin::Kind::storage), "klra/kleene");
 
-  // A start asks for the container's root while the file system has not answered INIT yet.
+  // A start asking for the container's root, on a thread of its own: returned once the start is
+  // done or blocked in statfs (a request only this test answers).
   std::atomic<pid_t> tid{0};
   std::atomic<bool> done{false};
   Result<fs::path> path = fs::path();
-  std::thread start([&] {
-    tid = static_cast<pid_t>(::syscall(SYS_gettid));
-    path = storage.mountpoint(kDataset);
-    done = true;
-  });
-  while (tid == 0 || (!done && !blocked_in(tid, SYS_statfs)))
-    std::this_thread::yield();
+  auto ask_for_root = [&] {
+    tid = 0;
+    done = false;
+    std::thread start([&] {
+      tid = static_cast<pid_t>(::syscall(SYS_gettid));
+      path = storage.mountpoint(kDataset);
+      done = true;
+    });
+    while (tid == 0 || (!done && !blocked_in(tid, SYS_statfs)))
+      std::this_thread::yield();
+    return start;
+  };
+  // Answers what the start asks until it is done: statfs; anything else is not implemented.
+  // False when an answer could not be given.
+  auto serve_until_done = [&] {
+    while (!done) {
+      if (!server.ready()) {
+        std::this_thread::yield();
+        continue;
+      }
+      const bool served = server.next() &&
+                          (server.request().opcode == FUSE_STATFS ? server.answer(fuse_statfs_out{})
+                                                                  : server.answer_error(ENOSYS));
+      if (!served) return false;
+    }
+    return true;
+  };
 
-  // Now INIT's answer: the 128 KiB readahead libfuse 2 answers (the kernel's own). Then whatever
-  // the start asks: statfs; anything else is not implemented. (No ASSERT until the join.)
+  // A start asks for the container's root while the file system has not answered INIT yet.
+  std::thread start = ask_for_root();
+
+  // Now INIT's answer: the 128 KiB readahead libfuse 2 answers (the kernel's own), then the
+  // start's requests. (No ASSERT until the join.)
   fuse_init_out init{};
   init.major = FUSE_KERNEL_VERSION;
   init.minor = 31;
   init.max_readahead = 128 * 1024;
   init.max_write = 32 * 1024;
-  bool served = server.answer(init);
+  const bool served = server.answer(init);
   EXPECT_TRUE(served) << std::strerror(errno);
-  while (served && !done) {
-    if (!server.ready()) {
-      std::this_thread::yield();
-      continue;
-    }
-    served =
-        server.next() && (server.request().opcode == FUSE_STATFS ? server.answer(fuse_statfs_out{})
-                                                                 : server.answer_error(ENOSYS));
-    EXPECT_TRUE(served) << std::strerror(errno);
+  if (served) {
+    EXPECT_TRUE(serve_until_done()) << std::strerror(errno);
   }
   start.join();
 
@@ -179,23 +196,9 @@ TEST(FuseReadahead, ItSurvivesAnInitAnsweredAfterTheStartAskedForTheRootAndIsSet
   // The next start (the create set it) asks the file system nothing: a statfs can wait for
   // milliseconds behind zfs-fuse's other work. It either returns or blocks in statfs, which is
   // then answered so that it ends.
-  tid = 0;
-  done = false;
-  std::thread again([&] {
-    tid = static_cast<pid_t>(::syscall(SYS_gettid));
-    path = storage.mountpoint(kDataset);
-    done = true;
-  });
-  while (tid == 0 || (!done && !blocked_in(tid, SYS_statfs)))
-    std::this_thread::yield();
+  std::thread again = ask_for_root();
   const bool asked = !done;
-  while (!done) {
-    if (server.ready() && server.next()) {
-      (void)(server.request().opcode == FUSE_STATFS ? server.answer(fuse_statfs_out{})
-                                                    : server.answer_error(ENOSYS));
-    }
-    std::this_thread::yield();
-  }
+  EXPECT_TRUE(serve_until_done()) << std::strerror(errno);
   again.join();
   EXPECT_FALSE(asked) << "the second start waited for a statfs";
   ASSERT_TRUE(path) << path.error().message;
